@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Prepare a fresh Debian machine (as root) for the test suite, idempotently:
+#   system packages, a running Docker engine (with tests/bed/runc-drop-caps as its
+#   runtime when the host cannot grant every capability), the Python venv from
+#   requirements.txt, and the local Debian base image molecule uses.
+# Everything slow is cached under $OKL_CACHE and reused when present.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+: "${OKL_CACHE:=/var/cache/openkasugai-tests}"
+: "${OKL_VENV:=$repo/.venv}"
+: "${OKL_DEBIAN_MIRROR:=http://deb.debian.org/debian}"
+: "${OKL_BASE_IMAGE:=localhost/okl-debian:bookworm-systemd}"
+mkdir -p "$OKL_CACHE"
+
+log() { printf '[setup] %s\n' "$*"; }
+
+packages=(docker.io buildah docker-registry debootstrap iproute2 openssl python3-venv skopeo
+          git make ca-certificates curl)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Docker engine -----------------------------------------------------------
+host_lacks_sys_resource() {
+  local bnd
+  bnd=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
+  (( (16#$bnd & (1 << 24)) == 0 ))
+}
+
+if ! docker info >/dev/null 2>&1; then
+  mkdir -p /etc/docker
+  if host_lacks_sys_resource; then
+    log "capability bounding set lacks CAP_SYS_RESOURCE: docker runs containers through runc-drop-caps"
+    install -m 0755 "$here/runc-drop-caps" /usr/local/sbin/runc-drop-caps
+    cat >/etc/docker/daemon.json <<JSON
+{"runtimes": {"runc-drop-caps": {"path": "/usr/local/sbin/runc-drop-caps"}},
+ "default-runtime": "runc-drop-caps"}
+JSON
+  fi
+  log "starting dockerd"
+  nohup dockerd >/var/log/okl-dockerd.log 2>&1 &
+  for _ in $(seq 1 120); do
+    docker info >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  docker info >/dev/null 2>&1 || { tail -n 30 /var/log/okl-dockerd.log; exit 1; }
+fi
+log "docker $(docker version --format '{{.Server.Version}}') ready"
+
+# --- Python venv -------------------------------------------------------------
+req_hash=$(sha256sum "$repo/requirements.txt" | cut -c1-16)
+if [[ ! -f "$OKL_VENV/.requirements-$req_hash" ]]; then
+  log "creating venv $OKL_VENV"
+  python3 -m venv "$OKL_VENV"
+  "$OKL_VENV/bin/pip" install -q --upgrade pip
+  "$OKL_VENV/bin/pip" install -q --cache-dir "$OKL_CACHE/pip" -r "$repo/requirements.txt"
+  rm -f "$OKL_VENV"/.requirements-*
+  touch "$OKL_VENV/.requirements-$req_hash"
+fi
+
+# --- Debian base image (systemd + python3) for molecule and test nodes -----------
+if ! docker image inspect "$OKL_BASE_IMAGE" >/dev/null 2>&1; then
+  tarball="$OKL_CACHE/debian-bookworm-systemd.tar"
+  if [[ ! -s "$tarball" ]]; then
+    log "debootstrap bookworm into a rootfs (cached as $tarball)"
+    rootfs=$(mktemp -d)
+    debootstrap --variant=minbase \
+      --include=systemd,systemd-sysv,dbus,python3,python3-apt,python3-requests,iproute2,ca-certificates,procps,kmod \
+      bookworm "$rootfs" "$OKL_DEBIAN_MIRROR" >/dev/null
+    # Let the image install packages from the same mirror later (builds, molecule).
+    echo "deb $OKL_DEBIAN_MIRROR bookworm main" >"$rootfs/etc/apt/sources.list"
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    tar -C "$rootfs" -cf "$tarball.tmp" .
+    mv "$tarball.tmp" "$tarball"
+    rm -rf "$rootfs"
+  fi
+  log "importing $OKL_BASE_IMAGE"
+  docker import -c 'CMD ["/lib/systemd/systemd"]' -c 'ENV container=docker' \
+    "$tarball" "$OKL_BASE_IMAGE" >/dev/null
+fi
+log "base image $OKL_BASE_IMAGE ready"

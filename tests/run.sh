@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (`make test`). Prepares the machine
+# (tests/bed/setup.sh), then runs every stage even when one fails, and prints a
+# summary with the time each stage took. Exit status: 0 only if all passed.
+#
+#   tests/run.sh                 # everything
+#   tests/run.sh lint unit       # only these stages
+#   OKL_MOLECULE_SCENARIOS="preflight host" tests/run.sh molecule
+set -uo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+: "${OKL_CACHE:=/var/cache/openkasugai-tests}"
+: "${OKL_VENV:=$repo/.venv}"
+export OKL_CACHE OKL_VENV
+
+declare -a names=() times=() results=()
+stage() {  # stage NAME COMMAND...
+  local name=$1 start rc
+  shift
+  printf '\n===== %s =====\n' "$name"
+  start=$(date +%s)
+  "$@"
+  rc=$?
+  names+=("$name"); times+=("$(( $(date +%s) - start ))"); results+=("$rc")
+  return 0
+}
+
+wanted() { [[ $# -eq 0 ]] || [[ " $selected " == *" $1 "* ]]; }
+selected="${*:-setup lint ruff sanity unit molecule}"
+
+stage setup bash tests/bed/setup.sh
+[[ ${results[0]} -eq 0 ]] || { echo "machine setup failed: nothing else can run"; exit 1; }
+# shellcheck disable=SC1091
+source "$OKL_VENV/bin/activate"
+export ANSIBLE_COLLECTIONS_PATH="$repo/.collection-root"
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
+
+sanity() {
+  # ansible-test wants the collection at ansible_collections/<ns>/<name>: test a copy
+  # of the files git knows about (tracked or not ignored).
+  local root
+  root=$(mktemp -d)
+  mkdir -p "$root/ansible_collections/openkasugai/all_in_one"
+  git ls-files -co --exclude-standard -z | grep -zv '^.collection-root/' |
+    tar --null -T - -cf - | tar -xf - -C "$root/ansible_collections/openkasugai/all_in_one"
+  (cd "$root/ansible_collections/openkasugai/all_in_one" &&
+    ansible-test sanity --venv --python "$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
+      --color no --skip-test shebang)
+  local rc=$?
+  rm -rf "$root"
+  return $rc
+}
+
+molecule_all() {
+  local scenarios rc=0
+  scenarios=${OKL_MOLECULE_SCENARIOS:-$(find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -rn1 basename | sort)}
+  for s in $scenarios; do
+    printf '\n----- molecule test -s %s -----\n' "$s"
+    local start=$(date +%s)
+    if molecule test -s "$s"; then
+      printf -- '----- molecule %s passed in %ss\n' "$s" "$(( $(date +%s) - start ))"
+    else
+      printf -- '----- molecule %s FAILED in %ss\n' "$s" "$(( $(date +%s) - start ))"
+      rc=1
+    fi
+  done
+  return $rc
+}
+
+for s in $selected; do
+  case $s in
+    setup) ;;
+    lint) stage ansible-lint ansible-lint --profile production ;;
+    ruff) stage ruff ruff check plugins tests ;;
+    sanity) stage ansible-test-sanity sanity ;;
+    unit) stage pytest python -m pytest -q tests/unit ;;
+    molecule) stage molecule molecule_all ;;
+    *) echo "unknown stage $s"; exit 2 ;;
+  esac
+done
+
+printf '\n===== summary =====\n'
+status=0
+for i in "${!names[@]}"; do
+  verdict=passed
+  [[ ${results[$i]} -eq 0 ]] || { verdict=FAILED; status=1; }
+  printf '%-22s %-7s %5ss\n' "${names[$i]}" "$verdict" "${times[$i]}"
+done
+exit $status
