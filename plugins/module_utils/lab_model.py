@@ -1,0 +1,596 @@
+# Copyright: OpenKasugai all-in-one maintainers
+# Apache License 2.0 (see LICENSE)
+"""The lab model: one validated description of the lab that every stage reads.
+
+Users write the model in inventory variables (``lab_registry``, ``lab_clusters``,
+``lab_downloads``, ``lab_state_dir``). The ``lab_model`` module type-checks them with
+``ARGUMENT_SPEC``, then this file:
+
+* ``normalize()`` fills what can be derived (node names as kind names them, the
+  registry host and port, default pools) and adds flattened ``gpus``/``nics`` views;
+* ``check_model()`` applies the cross-field rules that need no host;
+* ``check_host()`` applies the rules that need the host (devices exist, VF limits,
+  the uplink, files).
+
+Every rule returns ``Problem``s naming the inventory field and the fix, so a bad model
+is refused before anything changes, with every mistake listed at once.
+"""
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass
+
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.scenarios import (
+    CALC_FUNCTIONS,
+    SCENARIOS,
+)
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import normalize_pci_address
+
+DEFAULT_STATE_DIR = '/var/lib/openkasugai-lab'
+DEFAULT_GPU_MODULES = ['nvidia_drm', 'nvidia_modeset', 'nvidia_uvm', 'nvidia']
+REQUIRED_DOWNLOADS = ('kind', 'kubectl')
+
+_NIC_SPEC = dict(
+    pf=dict(type='str', required=True),
+    num_vfs=dict(type='int', default=0),
+    move_pf=dict(type='bool', default=True),
+    pf_address=dict(type='str', default=''),
+)
+
+_NODE_SPEC = dict(
+    role=dict(type='str', required=True, choices=['control-plane', 'worker']),
+    gpus=dict(type='list', elements='dict', default=[], options=dict(
+        pci_address=dict(type='str', required=True),
+    )),
+    nics=dict(type='list', elements='dict', default=[], options=_NIC_SPEC),
+)
+
+_ADDONS_SPEC = dict(
+    metallb=dict(type='dict', apply_defaults=True, options=dict(
+        enabled=dict(type='bool', default=True),
+        addresses=dict(type='list', elements='str', default=[]),
+    )),
+    nv_ipam=dict(type='dict', apply_defaults=True, options=dict(
+        pool_name=dict(type='str', default='nv-pool1'),
+        subnet=dict(type='str', default=''),
+        gateway=dict(type='str', default=''),
+        per_node_block_size=dict(type='int', default=250),
+        exclusions=dict(type='list', elements='str', default=[]),
+    )),
+)
+
+_SCENARIO_SPEC = dict(
+    name=dict(type='str', required=True),
+    chain=dict(type='list', elements='str', default=[]),
+    inputs=dict(type='list', elements='str', default=[]),
+    multi_worker=dict(type='bool', default=False),
+)
+
+_CLUSTER_SPEC = dict(
+    name=dict(type='str', required=True),
+    kubernetes_version=dict(type='str', default='v1.32.2'),
+    node_image=dict(type='str', default=''),
+    docker_network=dict(type='dict', required=True, options=dict(
+        name=dict(type='str', default=''),
+        subnet=dict(type='str', required=True),
+    )),
+    pod_subnet=dict(type='str', default='10.244.0.0/16'),
+    service_subnet=dict(type='str', default='10.96.0.0/16'),
+    cni=dict(type='str', default='kindnet', choices=['kindnet', 'calico']),
+    gpu_method=dict(type='str', default='node_driver', choices=['node_driver', 'container_toolkit']),
+    nodes=dict(type='list', elements='dict', required=True, options=_NODE_SPEC),
+    addons=dict(type='dict', apply_defaults=True, options=_ADDONS_SPEC),
+    scenarios=dict(type='list', elements='dict', default=[], options=_SCENARIO_SPEC),
+)
+
+# The part of the module's argument spec that is the lab model itself.
+ARGUMENT_SPEC = dict(
+    state_dir=dict(type='path', default=DEFAULT_STATE_DIR),
+    registry=dict(type='dict', apply_defaults=True, options=dict(
+        type=dict(type='str', default='none', choices=['local', 'external', 'none']),
+        url=dict(type='str', default=''),
+        project=dict(type='str', default='openkasugai'),
+        ca_file=dict(type='path', default=''),
+        username=dict(type='str', default=''),
+        password=dict(type='str', default='', no_log=True),
+    )),
+    downloads=dict(type='dict', default={}),
+    clusters=dict(type='list', elements='dict', required=True, options=_CLUSTER_SPEC),
+)
+
+_CLUSTER_NAME = re.compile(r'^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$')
+_REGISTRY_URL = re.compile(r'^(?P<host>[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(:(?P<port>[0-9]{1,5}))?$')
+_CHECKSUM = re.compile(r'^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$')
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason the model is refused: the inventory field, what is wrong, and the fix."""
+    field: str
+    message: str
+    fix: str
+
+    def __str__(self):
+        return '%s: %s Fix: %s' % (self.field, self.message, self.fix)
+
+
+def pci_address(address):
+    """'3b:00.0' -> '0000:3b:00.0'; None when it is not a PCI address."""
+    try:
+        return normalize_pci_address(address)
+    except ValueError:
+        return None
+
+
+def node_names(cluster_name, roles):
+    """The container names kind gives a cluster's nodes, in the order of ``roles``."""
+    counters = {}
+    names = []
+    for role in roles:
+        counters[role] = counters.get(role, 0) + 1
+        suffix = '' if counters[role] == 1 else str(counters[role])
+        names.append('%s-%s%s' % (cluster_name, role, suffix))
+    return names
+
+
+def _network(value):
+    try:
+        return ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        return None
+
+
+def _interface(value):
+    try:
+        return ipaddress.ip_interface(value)
+    except ValueError:
+        return None
+
+
+def address_range(text):
+    """'a-b' or a CIDR -> (first, last) ip_address; None when neither."""
+    try:
+        if '-' in text:
+            first, last = (ipaddress.ip_address(part.strip()) for part in text.split('-', 1))
+        else:
+            net = ipaddress.ip_network(text.strip(), strict=True)
+            first, last = net[0], net[-1]
+    except ValueError:
+        return None
+    if first.version != last.version or first > last:
+        return None
+    return first, last
+
+
+def _overlap(a, b):
+    return a[0].version == b[0].version and a[0] <= b[1] and b[0] <= a[1]
+
+
+def default_metallb_range(subnet):
+    """A free range at the top of a docker network: docker hands out addresses from the bottom."""
+    net = ipaddress.ip_network(subnet)
+    if net.num_addresses < 32:
+        return None
+    return '%s-%s' % (net[-12], net[-3])
+
+
+def normalize(params):
+    """The model as roles read it: user values plus everything derived, in one place."""
+    registry = dict(params['registry'])
+    match = _REGISTRY_URL.match(registry['url']) if registry['url'] else None
+    registry['host'] = match.group('host') if match else ''
+    registry['port'] = int(match.group('port') or 443) if match else 0
+    if registry['type'] == 'local' and not registry['ca_file']:
+        registry['ca_file'] = os.path.join(params['state_dir'], 'registry', 'ca.crt')
+
+    model = dict(state_dir=params['state_dir'], registry=registry,
+                 downloads=dict(params['downloads']), clusters=[], gpus=[], nics=[])
+    for cluster in params['clusters']:
+        cluster = dict(cluster)
+        cluster['docker_network'] = dict(cluster['docker_network'])
+        if not cluster['docker_network']['name']:
+            cluster['docker_network']['name'] = 'kind-%s' % cluster['name']
+        cluster['kubeconfig'] = os.path.join(params['state_dir'], cluster['name'], 'kubeconfig')
+        names = node_names(cluster['name'], [n['role'] for n in cluster['nodes']])
+        cluster['nodes'] = [dict(node, name=name, index=index)
+                            for index, (node, name) in enumerate(zip(cluster['nodes'], names))]
+        addons = {key: dict(value) for key, value in cluster['addons'].items()}
+        metallb = addons['metallb']
+        if metallb['enabled'] and not metallb['addresses'] and _network(cluster['docker_network']['subnet']):
+            default = default_metallb_range(cluster['docker_network']['subnet'])
+            metallb['addresses'] = [default] if default else []
+        cluster['addons'] = addons
+        cluster['scenarios'] = [dict(s) for s in cluster['scenarios']]
+        for node in cluster['nodes']:
+            for gpu in node['gpus']:
+                model['gpus'].append(dict(cluster=cluster['name'], node=node['name'],
+                                          gpu_method=cluster['gpu_method'],
+                                          pci_address=pci_address(gpu['pci_address']) or gpu['pci_address']))
+            for nic in node['nics']:
+                model['nics'].append(dict(nic, cluster=cluster['name'], node=node['name']))
+        model['clusters'].append(cluster)
+    return model
+
+
+def _cluster_field(index, cluster, rest=''):
+    return 'lab_clusters[%d] (%s)%s' % (index, cluster['name'], rest)
+
+
+def check_model(model):
+    """Cross-field rules that need nothing but the model. Returns a list of Problems."""
+    problems = []
+    problems += _check_registry(model['registry'])
+    problems += _check_downloads(model['downloads'])
+    problems += _check_clusters(model['clusters'])
+    problems += _check_device_ownership(model)
+    return problems
+
+
+def _check_registry(registry):
+    problems = []
+    kind = registry['type']
+    if kind == 'none':
+        return problems
+    url = registry['url']
+    if not url:
+        problems.append(Problem('lab_registry.url', 'a %s registry needs its address.' % kind,
+                                'set lab_registry.url to host[:port], e.g. harbor.example.com.'))
+    elif '://' in url:
+        problems.append(Problem('lab_registry.url', '%r carries a scheme; the lab always talks HTTPS with verification.' % url,
+                                'write host[:port] only, e.g. %s.' % url.split('://', 1)[1].rstrip('/')))
+    elif not _REGISTRY_URL.match(url):
+        problems.append(Problem('lab_registry.url', '%r is not host[:port].' % url, 'write host[:port], e.g. harbor.example.com:443.'))
+    elif not 0 < registry['port'] < 65536:
+        problems.append(Problem('lab_registry.url', 'port %s is out of range.' % registry['port'], 'use a port between 1 and 65535.'))
+    if kind == 'external' and not registry['ca_file']:
+        problems.append(Problem('lab_registry.ca_file', 'an external registry needs the CA that signed its certificate (TLS is always verified).',
+                                'set lab_registry.ca_file to the PEM file of the registry CA on the kind-host.'))
+    if bool(registry['username']) != bool(registry['password']):
+        missing = 'password' if registry['username'] else 'username'
+        problems.append(Problem('lab_registry.%s' % missing, 'credentials need both a username and a password.',
+                                'set lab_registry.%s (from vault), or remove the other one for anonymous access.' % missing))
+    return problems
+
+
+def _check_downloads(downloads):
+    problems = []
+    for name in REQUIRED_DOWNLOADS:
+        if name not in downloads:
+            problems.append(Problem('lab_downloads.%s' % name, 'no download is described for %s.' % name,
+                                    'add lab_downloads.%s with version, url and checksum (see inventory/*/group_vars/all/downloads.yml).' % name))
+    for name, item in sorted(downloads.items()):
+        field = 'lab_downloads.%s' % name
+        if not isinstance(item, dict):
+            problems.append(Problem(field, 'must be a mapping with version, url and checksum.', 'write it as {version, url, checksum}.'))
+            continue
+        for key in ('version', 'url', 'checksum'):
+            if not item.get(key):
+                problems.append(Problem('%s.%s' % (field, key), 'is missing.', 'every download is pinned: give version, url and checksum.'))
+        url = str(item.get('url') or '')
+        if url.startswith('http://'):
+            problems.append(Problem('%s.url' % field, 'plain HTTP downloads are refused.', 'use https:// or a file:// path on an offline mirror.'))
+        checksum = str(item.get('checksum') or '')
+        if checksum and not _CHECKSUM.match(checksum):
+            problems.append(Problem('%s.checksum' % field, '%r is not sha256:<64 hex> or sha512:<128 hex>.' % checksum,
+                                    'copy the published checksum with its algorithm prefix.'))
+    return problems
+
+
+def _check_clusters(clusters):
+    problems = []
+    seen_names = {}
+    seen_networks = []
+    seen_pools = []
+    if not clusters:
+        problems.append(Problem('lab_clusters', 'no cluster is described.', 'describe at least one cluster.'))
+    for ci, cluster in enumerate(clusters):
+        field = _cluster_field(ci, cluster)
+        name = cluster['name']
+        if not _CLUSTER_NAME.match(name):
+            problems.append(Problem('lab_clusters[%d].name' % ci, '%r is not a valid kind cluster name.' % name,
+                                    'use lowercase letters, digits and dashes, at most 32 characters.'))
+        if name in seen_names:
+            problems.append(Problem('lab_clusters[%d].name' % ci, 'cluster %r is described twice (also lab_clusters[%d]).' % (name, seen_names[name]),
+                                    'give every cluster its own name.'))
+        seen_names.setdefault(name, ci)
+        problems += _check_cluster_networks(ci, cluster, seen_networks)
+        problems += _check_nodes(ci, cluster)
+        problems += _check_addons(ci, cluster, seen_pools)
+        problems += _check_scenarios(ci, cluster)
+    return problems
+
+
+def _check_cluster_networks(ci, cluster, seen_networks):
+    problems = []
+    field = _cluster_field(ci, cluster)
+    nets = {}
+    for key in ('docker_network.subnet', 'pod_subnet', 'service_subnet'):
+        value = cluster['docker_network']['subnet'] if key == 'docker_network.subnet' else cluster[key]
+        net = _network(value)
+        if net is None:
+            problems.append(Problem('%s.%s' % (field, key), '%r is not a network in CIDR form.' % value,
+                                    'write a network address with its prefix, e.g. 172.30.0.0/24.'))
+        else:
+            nets[key] = net
+    keys = list(nets)
+    for i, a in enumerate(keys):
+        for b in keys[i + 1:]:
+            if nets[a].version == nets[b].version and nets[a].overlaps(nets[b]):
+                problems.append(Problem('%s.%s' % (field, b), '%s overlaps %s %s.' % (nets[b], a, nets[a]),
+                                        'choose non-overlapping subnets for the docker network, pods and services.'))
+    docker_net = nets.get('docker_network.subnet')
+    network_name = cluster['docker_network']['name']
+    for other_ci, other_name, other_net, other_network_name in seen_networks:
+        if docker_net is not None and docker_net.version == other_net.version and docker_net.overlaps(other_net):
+            problems.append(Problem('%s.docker_network.subnet' % field,
+                                    '%s overlaps the docker network of lab_clusters[%d] (%s): %s.' % (docker_net, other_ci, other_name, other_net),
+                                    'every cluster needs its own docker network subnet.'))
+        if network_name == other_network_name:
+            problems.append(Problem('%s.docker_network.name' % field, 'docker network %r is also used by lab_clusters[%d] (%s).'
+                                    % (network_name, other_ci, other_name), 'give every cluster its own docker network.'))
+    if docker_net is not None:
+        seen_networks.append((ci, cluster['name'], docker_net, network_name))
+    return problems
+
+
+def _check_nodes(ci, cluster):
+    problems = []
+    field = _cluster_field(ci, cluster)
+    roles = [node['role'] for node in cluster['nodes']]
+    if 'control-plane' not in roles:
+        problems.append(Problem('%s.nodes' % field, 'the cluster has no control-plane node.', 'add a node with role: control-plane.'))
+    for node in cluster['nodes']:
+        nfield = '%s.nodes[%d] (%s)' % (field, node['index'], node['name'])
+        if node['role'] == 'control-plane' and (node['gpus'] or node['nics']):
+            problems.append(Problem(nfield, 'a control-plane node cannot own GPUs or NICs; functions run on workers.',
+                                    'move the gpus/nics to a worker node.'))
+        for gi, gpu in enumerate(node['gpus']):
+            if pci_address(gpu['pci_address']) is None:
+                problems.append(Problem('%s.gpus[%d].pci_address' % (nfield, gi), '%r is not a PCI address.' % gpu['pci_address'],
+                                        'write it as domain:bus:device.function, e.g. 0000:3b:00.0 (see lspci -D).'))
+        for ni, nic in enumerate(node['nics']):
+            if nic['num_vfs'] < 0:
+                problems.append(Problem('%s.nics[%d].num_vfs' % (nfield, ni), 'cannot be negative.', 'use 0 or more.'))
+            if nic['pf_address'] and _interface(nic['pf_address']) is None:
+                problems.append(Problem('%s.nics[%d].pf_address' % (nfield, ni), '%r is not an address with prefix.' % nic['pf_address'],
+                                        'write it as address/prefix, e.g. 192.168.91.11/24, or leave it empty.'))
+            if nic['pf_address'] and not nic['move_pf']:
+                problems.append(Problem('%s.nics[%d].pf_address' % (nfield, ni), 'an address is given for a PF that stays on the host.',
+                                        'set move_pf: true, or remove pf_address.'))
+    return problems
+
+
+def _sriov_networks(cluster):
+    return [_interface(nic['pf_address']).network for node in cluster['nodes'] for nic in node['nics']
+            if nic['pf_address'] and _interface(nic['pf_address'])]
+
+
+def _check_addons(ci, cluster, seen_pools):
+    problems = []
+    field = '%s.addons' % _cluster_field(ci, cluster)
+    metallb = cluster['addons']['metallb']
+    docker_net = _network(cluster['docker_network']['subnet'])
+    reachable = ([docker_net] if docker_net else []) + _sriov_networks(cluster)
+    pools = []
+    if metallb['enabled'] and not metallb['addresses']:
+        problems.append(Problem('%s.metallb.addresses' % field, 'no address pool is given and none can be derived from the docker network.',
+                                'give addresses (a range a-b or a CIDR) on the docker network or a PF network.'))
+    for ai, text in enumerate(metallb['addresses'] if metallb['enabled'] else []):
+        rng = address_range(text)
+        afield = '%s.metallb.addresses[%d]' % (field, ai)
+        if rng is None:
+            problems.append(Problem(afield, '%r is neither a range a-b nor a CIDR.' % text, 'write e.g. 172.30.0.240-172.30.0.249.'))
+            continue
+        if not any(rng[0] in net and rng[1] in net for net in reachable):
+            problems.append(Problem(afield, '%s is outside the docker network %s and every PF network of the cluster; '
+                                    'nothing would answer ARP for it.' % (text, docker_net),
+                                    'pick a free range inside %s (docker hands out addresses from its bottom).' % docker_net))
+        for other_ci, other_name, other_rng, other_text in seen_pools:
+            if _overlap(rng, other_rng):
+                problems.append(Problem(afield, '%s overlaps the MetalLB pool %s of lab_clusters[%d] (%s).' % (text, other_text, other_ci, other_name),
+                                        'give every cluster its own addresses.'))
+        pools.append((rng, text))
+    for rng, text in pools:
+        seen_pools.append((ci, cluster['name'], rng, text))
+
+    ipam = cluster['addons']['nv_ipam']
+    if ipam['subnet']:
+        subnet = _network(ipam['subnet'])
+        if subnet is None:
+            problems.append(Problem('%s.nv_ipam.subnet' % field, '%r is not a network in CIDR form.' % ipam['subnet'], 'e.g. 192.168.91.0/24.'))
+            return problems
+        if ipam['gateway']:
+            try:
+                gateway_ok = ipaddress.ip_address(ipam['gateway']) in subnet
+            except ValueError:
+                gateway_ok = False
+            if not gateway_ok:
+                problems.append(Problem('%s.nv_ipam.gateway' % field, '%r is not an address inside %s.' % (ipam['gateway'], subnet),
+                                        'use an address of the SR-IOV network, or leave it empty.'))
+        exclusions = []
+        for ei, text in enumerate(ipam['exclusions']):
+            rng = address_range(text)
+            if rng is None or rng[0] not in subnet or rng[1] not in subnet:
+                problems.append(Problem('%s.nv_ipam.exclusions[%d]' % (field, ei), '%r is not a range inside %s.' % (text, subnet),
+                                        'write a-b with both ends inside the subnet.'))
+            else:
+                exclusions.append(rng)
+        # nv-ipam allocates what is not excluded: a MetalLB pool there would hand out the same addresses twice.
+        for rng, text in pools:
+            if rng[0] in subnet or rng[1] in subnet:
+                clash = _first_free(subnet, exclusions, rng)
+                if clash is not None:
+                    problems.append(Problem('%s.metallb.addresses' % field, '%s overlaps the nv-ipam pool %s (%s is allocatable by both).'
+                                            % (text, ipam['pool_name'], clash),
+                                            'add the MetalLB range to nv_ipam.exclusions or move one of the pools.'))
+    return problems
+
+
+def _first_free(subnet, exclusions, rng):
+    """First address of rng inside subnet not covered by exclusions (None when all excluded)."""
+    first = max(rng[0], subnet[0])
+    last = min(rng[1], subnet[-1])
+    for start, end in sorted(exclusions):
+        if start <= first <= end:
+            first = end + 1
+    return first if first <= last else None
+
+
+def _check_scenarios(ci, cluster):
+    problems = []
+    field = '%s.scenarios' % _cluster_field(ci, cluster)
+    workers = [n for n in cluster['nodes'] if n['role'] == 'worker']
+    has_vfs = any(nic['num_vfs'] > 0 for n in workers for nic in n['nics'])
+    has_gpu = any(n['gpus'] for n in workers)
+    seen = set()
+    for si, item in enumerate(cluster['scenarios']):
+        sfield = '%s[%d]' % (field, si)
+        scenario = SCENARIOS.get(item['name'])
+        if scenario is None:
+            problems.append(Problem('%s.name' % sfield, 'unknown scenario %r.' % item['name'],
+                                    'use one of: %s.' % ', '.join(sorted(SCENARIOS))))
+            continue
+        key = (item['name'], item['multi_worker'])
+        if key in seen:
+            problems.append(Problem('%s.name' % sfield, '%s is listed twice.' % item['name'], 'list each scenario once.'))
+        seen.add(key)
+        if not cluster['addons']['metallb']['enabled']:
+            problems.append(Problem('%s.name' % sfield, '%s needs MetalLB: the first function of a DataFlow is a LoadBalancer service.'
+                                    % item['name'], 'enable addons.metallb.'))
+        if scenario.needs_sriov and not has_vfs:
+            problems.append(Problem('%s.name' % sfield, '%s runs over SR-IOV but no worker of the cluster has VFs.' % item['name'],
+                                    'give a worker nics with num_vfs > 0, or choose a scenario that uses cluster networking.'))
+        if scenario.needs_sriov and not cluster['addons']['nv_ipam']['subnet']:
+            problems.append(Problem('%s.name' % sfield, '%s needs the nv-ipam pool for VF addresses.' % item['name'],
+                                    'set addons.nv_ipam.subnet (and exclusions) for the SR-IOV network.'))
+        if scenario.needs_gpu and not has_gpu:
+            problems.append(Problem('%s.name' % sfield, '%s runs a GPU function but no worker of the cluster has a GPU.' % item['name'],
+                                    'give a worker gpus, or choose a CPU-only scenario (calc-*, video-p1c*, video-p3c1).'))
+        if item['multi_worker'] and len(workers) < 2:
+            problems.append(Problem('%s.multi_worker' % sfield, 'the multi-worker variant needs at least 2 workers; the cluster has %d.' % len(workers),
+                                    'add a worker node or set multi_worker: false.'))
+        if item['chain'] and scenario.family != 'calc':
+            problems.append(Problem('%s.chain' % sfield, 'only the arithmetic scenarios have a customizable chain.', 'remove chain.'))
+        for fi, function in enumerate(item['chain']):
+            if function not in CALC_FUNCTIONS:
+                problems.append(Problem('%s.chain[%d]' % (sfield, fi), 'unknown function %r.' % function,
+                                        'use: %s.' % ', '.join(CALC_FUNCTIONS)))
+        if item['chain'] and (item['chain'][0] != 'send' or item['chain'][-1] != 'rcv'):
+            problems.append(Problem('%s.chain' % sfield, 'a chain starts with send and ends with rcv.', 'e.g. [send, plus, minus, rcv].'))
+    return problems
+
+
+def _check_device_ownership(model):
+    """A device belongs to one node of one cluster; the kernel driver of node_driver GPUs is host-wide."""
+    problems = []
+    owners = {}
+    for gpu in model['gpus']:
+        key = ('gpu', gpu['pci_address'])
+        if key in owners:
+            problems.append(Problem('lab_clusters (%s, %s).gpus' % (gpu['cluster'], gpu['node']),
+                                    'GPU %s is already given to %s in cluster %s.' % (gpu['pci_address'], owners[key][1], owners[key][0]),
+                                    'give each GPU to one node of one cluster.'))
+        owners.setdefault(key, (gpu['cluster'], gpu['node']))
+    driver_nodes = sorted({(g['cluster'], g['node']) for g in model['gpus'] if g['gpu_method'] == 'node_driver'})
+    if len(driver_nodes) > 1:
+        problems.append(Problem('lab_clusters[*].gpu_method',
+                                'GPUs with gpu_method node_driver are on %s; the NVIDIA kernel driver is loaded once per host, '
+                                'from one node.' % ', '.join('%s/%s' % n for n in driver_nodes),
+                                'give every node_driver GPU to the same worker, or use gpu_method: container_toolkit.'))
+    addresses = {}
+    for nic in model['nics']:
+        key = ('nic', nic['pf'])
+        if key in owners:
+            problems.append(Problem('lab_clusters (%s, %s).nics' % (nic['cluster'], nic['node']),
+                                    'PF %s is already given to %s in cluster %s.' % (nic['pf'], owners[key][1], owners[key][0]),
+                                    'give each PF to one node of one cluster.'))
+        owners.setdefault(key, (nic['cluster'], nic['node']))
+        iface = _interface(nic['pf_address']) if nic['pf_address'] else None
+        if iface is not None:
+            if iface.ip in addresses:
+                problems.append(Problem('lab_clusters (%s, %s).nics (%s).pf_address' % (nic['cluster'], nic['node'], nic['pf']),
+                                        '%s is also the address of PF %s.' % (iface.ip, addresses[iface.ip]), 'give every PF its own address.'))
+            addresses.setdefault(iface.ip, nic['pf'])
+    return problems
+
+
+def check_host(model, sysfs, uplinks, path_exists=os.path.exists):
+    """Rules that need the host: devices exist, VF limits, the uplink, files.
+
+    ``sysfs`` is a module_utils.sysfs.Sysfs, ``uplinks`` the host's default-route interfaces.
+    """
+    problems = []
+    registry = model['registry']
+    if registry['type'] == 'external' and registry['ca_file'] and not path_exists(registry['ca_file']):
+        problems.append(Problem('lab_registry.ca_file', '%s does not exist on the kind-host.' % registry['ca_file'],
+                                'copy the registry CA there, or point ca_file at it.'))
+    seen_pci = {}
+    for nic in model['nics']:
+        field = 'lab_clusters (%s, %s).nics (%s)' % (nic['cluster'], nic['node'], nic['pf'])
+        pf = sysfs.resolve_pf(nic['pf'])
+        if pf is None:
+            problems.append(Problem('%s.pf' % field, 'no network device or PCI function %r exists on the host.' % nic['pf'],
+                                    'check `ip -br link` / `lspci -D` and use the PF netdev name or its PCI address.'))
+            continue
+        if pf['pci_address'] in seen_pci and seen_pci[pf['pci_address']] != nic['pf']:
+            problems.append(Problem('%s.pf' % field, '%s and %s are the same PCI function %s.' % (nic['pf'], seen_pci[pf['pci_address']], pf['pci_address']),
+                                    'give each PF once.'))
+        seen_pci.setdefault(pf['pci_address'], nic['pf'])
+        if nic['num_vfs'] > pf['sriov_totalvfs']:
+            problems.append(Problem('%s.num_vfs' % field, '%d VFs asked but %s supports at most %d (sriov_totalvfs).'
+                                    % (nic['num_vfs'], nic['pf'], pf['sriov_totalvfs']),
+                                    'lower num_vfs to %d or less.' % pf['sriov_totalvfs']))
+        if nic['move_pf'] and pf.get('netdev') in uplinks:
+            problems.append(Problem('%s.move_pf' % field, '%s carries the host\'s default route; moving it into a node would cut the host off.'
+                                    % pf['netdev'], 'set move_pf: false for this PF, or use another NIC.'))
+    for gpu in model['gpus']:
+        field = 'lab_clusters (%s, %s).gpus (%s)' % (gpu['cluster'], gpu['node'], gpu['pci_address'])
+        device = sysfs.pci_device(gpu['pci_address']) if pci_address(gpu['pci_address']) else None
+        if device is None:
+            problems.append(Problem('%s.pci_address' % field, 'no PCI device %s exists on the host.' % gpu['pci_address'],
+                                    'check `lspci -D -d 10de:` and use the GPU\'s address.'))
+        elif not str(device.get('class_id', '')).startswith('0x03'):
+            problems.append(Problem('%s.pci_address' % field, '%s is not a display/3D controller (class %s).' % (gpu['pci_address'], device.get('class_id')),
+                                    'use the GPU\'s address (see `lspci -D -d 10de:`).'))
+    return problems
+
+
+def plan(model):
+    """What a run of site.yml will do with this model, as readable lines."""
+    lines = []
+    registry = model['registry']
+    if registry['type'] == 'none':
+        lines.append('registry: none; function images are loaded into the kind nodes')
+    else:
+        lines.append('registry: %s %s, project %s, CA %s%s' % (
+            registry['type'], registry['url'], registry['project'], registry['ca_file'],
+            ', with credentials' if registry['username'] else ', anonymous'))
+    for cluster in model['clusters']:
+        roles = [n['role'] for n in cluster['nodes']]
+        lines.append('cluster %s: %d control-plane + %d workers, Kubernetes %s, CNI %s, docker network %s (%s), kubeconfig %s' % (
+            cluster['name'], roles.count('control-plane'), roles.count('worker'), cluster['kubernetes_version'], cluster['cni'],
+            cluster['docker_network']['name'], cluster['docker_network']['subnet'], cluster['kubeconfig']))
+        for node in cluster['nodes']:
+            for gpu in node['gpus']:
+                how = ('host driver unloaded, loaded inside %s' % node['name'] if cluster['gpu_method'] == 'node_driver'
+                       else 'host driver kept, passed in by nvidia-container-toolkit')
+                lines.append('  %s: GPU %s (%s)' % (node['name'], pci_address(gpu['pci_address']), how))
+            for nic in node['nics']:
+                what = '%d VFs' % nic['num_vfs']
+                if nic['move_pf']:
+                    what += ' + the PF%s' % (' with %s' % nic['pf_address'] if nic['pf_address'] else '')
+                lines.append('  %s: PF %s -> %s moved into the node' % (node['name'], nic['pf'], what))
+        metallb = cluster['addons']['metallb']
+        if metallb['enabled']:
+            lines.append('  MetalLB L2 pool: %s' % ', '.join(metallb['addresses']))
+        ipam = cluster['addons']['nv_ipam']
+        if ipam['subnet']:
+            lines.append('  nv-ipam pool %s: %s excluding %s' % (ipam['pool_name'], ipam['subnet'], ', '.join(ipam['exclusions']) or 'nothing'))
+        for item in cluster['scenarios']:
+            scenario = SCENARIOS[item['name']]
+            extra = ' (multi-worker)' if item['multi_worker'] else ''
+            if item['chain']:
+                extra += ', chain %s' % ' -> '.join(item['chain'])
+            lines.append('  scenario %s: %s%s' % (item['name'], scenario.summary, extra))
+    return lines

@@ -1,0 +1,277 @@
+"""The lab model's rules: every broken model is refused naming the field and the fix.
+
+Real: ansible-core's ArgumentSpecValidator applies the module's argument spec (types,
+defaults, choices) exactly as the module does; the rules run on its output; host rules
+read a sysfs/procfs tree through the real Sysfs reader.
+Fake: the tree itself (tests/unit/fakesys.py builds the seed's kind-host: uplink eno1,
+ConnectX-5 PFs ens1f0/ens1f1 on bus 0x3b and ens2f0 on 0xaf with 8 VFs each, an A100 at
+0000:86:00.0), since this machine has no GPU or SR-IOV NIC.
+"""
+
+import copy
+
+import pytest
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import lab_model
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs, default_route_interfaces
+
+from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import FakeSys
+
+SHA = 'sha256:' + 'a' * 64
+DOWNLOADS = {
+    'kind': {'version': 'v0.27.0', 'url': 'https://example.invalid/kind', 'checksum': SHA},
+    'kubectl': {'version': 'v1.32.2', 'url': 'file:///srv/mirror/kubectl', 'checksum': SHA},
+}
+
+CPU_LAB = {
+    'registry': {'type': 'local', 'url': '172.30.0.1:5443'},
+    'downloads': DOWNLOADS,
+    'clusters': [{
+        'name': 'kasugai',
+        'docker_network': {'subnet': '172.30.0.0/24'},
+        'nodes': [{'role': 'control-plane'}, {'role': 'worker'}, {'role': 'worker'}],
+        'scenarios': [{'name': 'calc-basic', 'chain': ['send', 'plus', 'minus', 'rcv']}],
+    }],
+}
+
+GPU_SRIOV_LAB = {
+    'registry': {'type': 'external', 'url': 'harbor.example.com', 'ca_file': '/etc/harbor-ca.crt',
+                 'username': 'admin', 'password': 'secret'},
+    'downloads': DOWNLOADS,
+    'clusters': [{
+        'name': 'kasugai',
+        'cni': 'calico',
+        'docker_network': {'subnet': '172.30.0.0/24'},
+        'nodes': [
+            {'role': 'control-plane'},
+            {'role': 'worker', 'gpus': [{'pci_address': '86:00.0'}],
+             'nics': [{'pf': 'ens1f0', 'num_vfs': 8, 'pf_address': '192.168.91.11/24'}]},
+            {'role': 'worker', 'nics': [{'pf': '0000:af:00.0', 'num_vfs': 8, 'pf_address': '192.168.91.12/24'}]},
+        ],
+        'addons': {
+            'metallb': {'addresses': ['192.168.91.240-192.168.91.249']},
+            'nv_ipam': {'subnet': '192.168.91.0/24', 'gateway': '192.168.91.1',
+                        'exclusions': ['192.168.91.0-192.168.91.199', '192.168.91.240-192.168.91.255']},
+        },
+        'scenarios': [{'name': name} for name in ('calc-basic', 'calc-sriov', 'video-p1c1', 'video-p1c2', 'video-p3c1',
+                                                  'video-p2c1', 'video-p2c2', 'video-p2c3', 'video-p2c4')]
+        + [{'name': 'video-p1c1', 'multi_worker': True}],
+    }],
+}
+
+
+def validated(raw):
+    """What the module sees after AnsibleModule applied the argument spec."""
+    result = ArgumentSpecValidator(lab_model.ARGUMENT_SPEC).validate(copy.deepcopy(raw))
+    assert not result.error_messages, result.error_messages
+    return result.validated_parameters
+
+
+def problems_of(raw):
+    return lab_model.check_model(lab_model.normalize(validated(raw)))
+
+
+@pytest.fixture
+def machine(tmp_path):
+    return FakeSys(tmp_path).build_lab_machine(totalvfs=8)
+
+
+def host_problems(raw, machine, ca_exists=True):
+    model = lab_model.normalize(validated(raw))
+    return lab_model.check_host(model, Sysfs(machine.root), default_route_interfaces(machine.root),
+                                path_exists=lambda path: ca_exists)
+
+
+def test_both_sample_models_pass(machine):
+    assert problems_of(CPU_LAB) == []
+    assert problems_of(GPU_SRIOV_LAB) == []
+    assert host_problems(GPU_SRIOV_LAB, machine) == []
+
+
+def test_normalize_names_nodes_as_kind_does_and_fills_defaults():
+    model = lab_model.normalize(validated(GPU_SRIOV_LAB))
+    cluster = model['clusters'][0]
+    assert [n['name'] for n in cluster['nodes']] == ['kasugai-control-plane', 'kasugai-worker', 'kasugai-worker2']
+    assert cluster['docker_network']['name'] == 'kind-kasugai'
+    assert cluster['kubeconfig'] == '/var/lib/openkasugai-lab/kasugai/kubeconfig'
+    assert model['registry']['host'] == 'harbor.example.com' and model['registry']['port'] == 443
+    assert model['gpus'] == [{'cluster': 'kasugai', 'node': 'kasugai-worker', 'gpu_method': 'node_driver',
+                              'pci_address': '0000:86:00.0'}]
+    assert [(n['node'], n['pf'], n['num_vfs']) for n in model['nics']] == [
+        ('kasugai-worker', 'ens1f0', 8), ('kasugai-worker2', '0000:af:00.0', 8)]
+
+
+def test_default_metallb_pool_sits_at_the_top_of_the_docker_network():
+    model = lab_model.normalize(validated(CPU_LAB))
+    assert model['clusters'][0]['addons']['metallb']['addresses'] == ['172.30.0.244-172.30.0.253']
+    assert model['registry']['ca_file'] == '/var/lib/openkasugai-lab/registry/ca.crt'
+
+
+def test_plan_says_what_will_be_built():
+    text = '\n'.join(lab_model.plan(lab_model.normalize(validated(GPU_SRIOV_LAB))))
+    assert 'cluster kasugai: 1 control-plane + 2 workers' in text
+    assert 'kasugai-worker: GPU 0000:86:00.0 (host driver unloaded, loaded inside kasugai-worker)' in text
+    assert 'kasugai-worker2: PF 0000:af:00.0 -> 8 VFs + the PF with 192.168.91.12/24 moved into the node' in text
+    assert 'scenario video-p1c1' in text and '(multi-worker)' in text
+
+
+def broken(base, edit):
+    raw = copy.deepcopy(base)
+    edit(raw)
+    return raw
+
+
+def _set(path, value):
+    def edit(raw):
+        target = raw
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+    return edit
+
+
+def _cluster(edit_cluster):
+    def edit(raw):
+        edit_cluster(raw['clusters'][0])
+    return edit
+
+
+def _second_cluster(**changes):
+    def edit(raw):
+        other = copy.deepcopy(raw['clusters'][0])
+        other.update(name='second', scenarios=[])
+        other.update(changes)
+        raw['clusters'].append(other)
+    return edit
+
+
+# (id, base model, edit, field that must be named, words of the message, words of the fix)
+MODEL_CASES = [
+    ('pod-overlaps-service', CPU_LAB, _cluster(lambda c: c.update(pod_subnet='10.96.0.0/12')),
+     'lab_clusters[0] (kasugai).service_subnet', 'overlaps pod_subnet', 'non-overlapping'),
+    ('subnet-not-cidr', CPU_LAB, _cluster(lambda c: c.update(pod_subnet='10.244.0.1/16')),
+     'lab_clusters[0] (kasugai).pod_subnet', 'not a network in CIDR form', 'prefix'),
+    ('docker-networks-overlap', CPU_LAB, _second_cluster(docker_network={'subnet': '172.30.0.128/25'}),
+     'lab_clusters[1] (second).docker_network.subnet', 'overlaps the docker network of lab_clusters[0]', 'its own'),
+    ('cluster-twice', CPU_LAB, _second_cluster(name='kasugai', docker_network={'subnet': '172.31.0.0/24'}),
+     'lab_clusters[1].name', 'described twice', 'its own name'),
+    ('bad-cluster-name', CPU_LAB, _cluster(lambda c: c.update(name='Kasugai_Lab')),
+     'lab_clusters[0].name', 'not a valid kind cluster name', 'lowercase'),
+    ('no-control-plane', CPU_LAB, _cluster(lambda c: c.update(nodes=[{'role': 'worker'}])),
+     'lab_clusters[0] (kasugai).nodes', 'no control-plane', 'role: control-plane'),
+    ('gpu-on-control-plane', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][0].update(gpus=[{'pci_address': '0000:87:00.0'}])),
+     'nodes[0] (kasugai-control-plane)', 'cannot own GPUs or NICs', 'worker'),
+    ('gpu-to-two-nodes', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][2].update(gpus=[{'pci_address': '0000:86:00.0'}])),
+     'lab_clusters (kasugai, kasugai-worker2).gpus', 'already given to kasugai-worker', 'one node'),
+    ('gpu-to-two-clusters', GPU_SRIOV_LAB,
+     _second_cluster(docker_network={'subnet': '172.31.0.0/24'}, addons={},
+                     nodes=[{'role': 'control-plane'}, {'role': 'worker', 'gpus': [{'pci_address': '0000:86:00.0'}]}]),
+     'lab_clusters (second, second-worker).gpus', 'already given to kasugai-worker in cluster kasugai', 'one cluster'),
+    ('node-driver-gpus-on-two-nodes', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][2].update(gpus=[{'pci_address': '0000:87:00.0'}])),
+     'lab_clusters[*].gpu_method', 'loaded once per host', 'container_toolkit'),
+    ('pf-to-two-nodes', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][2]['nics'].append({'pf': 'ens1f0'})),
+     'lab_clusters (kasugai, kasugai-worker2).nics', 'PF ens1f0 is already given', 'one node'),
+    ('bad-gpu-address', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][1].update(gpus=[{'pci_address': 'gpu0'}])),
+     'gpus[0].pci_address', 'not a PCI address', '0000:3b:00.0'),
+    ('pf-address-twice', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][2]['nics'][0].update(pf_address='192.168.91.11/24')),
+     'pf_address', 'also the address of PF ens1f0', 'its own address'),
+    ('address-for-pf-left-on-host', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][2]['nics'][0].update(move_pf=False)),
+     'nics[0].pf_address', 'stays on the host', 'move_pf: true'),
+    ('metallb-outside-networks', CPU_LAB, _cluster(lambda c: c.update(addons={'metallb': {'addresses': ['10.1.0.10-10.1.0.20']}})),
+     'addons.metallb.addresses[0]', 'outside the docker network', 'inside 172.30.0.0/24'),
+    ('metallb-not-a-range', CPU_LAB, _cluster(lambda c: c.update(addons={'metallb': {'addresses': ['172.30.0.250-172.30.0.240']}})),
+     'addons.metallb.addresses[0]', 'neither a range', 'e.g.'),
+    ('metallb-pools-overlap', CPU_LAB,
+     _second_cluster(docker_network={'subnet': '172.31.0.0/24'},
+                     addons={'metallb': {'addresses': ['172.30.0.250-172.30.0.252']}}),
+     'lab_clusters[1] (second).addons.metallb.addresses[0]', 'overlaps the MetalLB pool 172.30.0.244-172.30.0.253 of lab_clusters[0]',
+     'its own addresses'),
+    ('metallb-overlaps-nv-ipam', GPU_SRIOV_LAB,
+     _cluster(lambda c: c['addons']['nv_ipam'].update(exclusions=['192.168.91.0-192.168.91.199'])),
+     'addons.metallb.addresses', 'overlaps the nv-ipam pool nv-pool1 (192.168.91.240', 'exclusions'),
+    ('nv-ipam-gateway-outside', GPU_SRIOV_LAB, _cluster(lambda c: c['addons']['nv_ipam'].update(gateway='10.0.0.1')),
+     'addons.nv_ipam.gateway', 'not an address inside 192.168.91.0/24', 'SR-IOV network'),
+    ('unknown-scenario', CPU_LAB, _cluster(lambda c: c.update(scenarios=[{'name': 'video-p9c9'}])),
+     'scenarios[0].name', "unknown scenario 'video-p9c9'", 'calc-basic'),
+    ('sriov-scenario-without-vfs', CPU_LAB, _cluster(lambda c: c.update(scenarios=[{'name': 'calc-sriov'}])),
+     'scenarios[0].name', 'no worker of the cluster has VFs', 'num_vfs > 0'),
+    ('gpu-scenario-without-gpu', CPU_LAB, _cluster(lambda c: c.update(scenarios=[{'name': 'video-p2c1'}])),
+     'scenarios[0].name', 'no worker of the cluster has a GPU', 'CPU-only'),
+    ('multi-worker-on-one-worker', CPU_LAB,
+     _cluster(lambda c: c.update(nodes=[{'role': 'control-plane'}, {'role': 'worker'}],
+                                 scenarios=[{'name': 'calc-basic', 'multi_worker': True}])),
+     'scenarios[0].multi_worker', 'at least 2 workers', 'add a worker'),
+    ('scenario-without-metallb', CPU_LAB, _cluster(lambda c: c.update(addons={'metallb': {'enabled': False}})),
+     'scenarios[0].name', 'needs MetalLB', 'enable addons.metallb'),
+    ('chain-with-unknown-function', CPU_LAB, _cluster(lambda c: c['scenarios'][0].update(chain=['send', 'modulo', 'rcv'])),
+     'scenarios[0].chain[1]', "unknown function 'modulo'", 'plus'),
+    ('chain-not-from-send-to-rcv', CPU_LAB, _cluster(lambda c: c['scenarios'][0].update(chain=['plus', 'rcv'])),
+     'scenarios[0].chain', 'starts with send and ends with rcv', 'send, plus'),
+    ('registry-url-with-scheme', GPU_SRIOV_LAB, _set(['registry', 'url'], 'https://harbor.example.com/'),
+     'lab_registry.url', 'carries a scheme', 'harbor.example.com'),
+    ('external-registry-without-ca', GPU_SRIOV_LAB, _set(['registry', 'ca_file'], ''),
+     'lab_registry.ca_file', 'needs the CA', 'PEM file'),
+    ('username-without-password', GPU_SRIOV_LAB, _set(['registry', 'password'], ''),
+     'lab_registry.password', 'both a username and a password', 'vault'),
+    ('download-over-plain-http', CPU_LAB, _set(['downloads', 'kind', 'url'], 'http://example.invalid/kind'),
+     'lab_downloads.kind.url', 'plain HTTP', 'https://'),
+    ('download-without-checksum-algorithm', CPU_LAB, _set(['downloads', 'kubectl', 'checksum'], 'a' * 64),
+     'lab_downloads.kubectl.checksum', 'is not sha256:', 'algorithm prefix'),
+    ('download-missing', CPU_LAB, lambda raw: raw['downloads'].pop('kubectl'),
+     'lab_downloads.kubectl', 'no download is described', 'version, url and checksum'),
+]
+
+
+@pytest.mark.parametrize('base, edit, field, message, fix', [case[1:] for case in MODEL_CASES], ids=[c[0] for c in MODEL_CASES])
+def test_broken_model_is_refused_naming_field_and_fix(base, edit, field, message, fix):
+    raw = broken(base, edit)
+    problems = problems_of(raw)
+    matching = [p for p in problems if field in p.field and message in p.message]
+    assert matching, 'expected a problem on %r saying %r, got:\n%s' % (field, message, '\n'.join(map(str, problems)))
+    assert fix in matching[0].fix
+    assert str(matching[0]).startswith(matching[0].field + ': ')
+
+
+HOST_CASES = [
+    ('pf-does-not-exist', _cluster(lambda c: c['nodes'][1]['nics'][0].update(pf='ens9f9')),
+     'nics (ens9f9).pf', 'no network device or PCI function', 'ip -br link'),
+    ('more-vfs-than-total', _cluster(lambda c: c['nodes'][1]['nics'][0].update(num_vfs=16)),
+     'nics (ens1f0).num_vfs', '16 VFs asked but ens1f0 supports at most 8', 'lower num_vfs to 8'),
+    ('pf-given-twice-by-name-and-address', _cluster(lambda c: c['nodes'][2]['nics'].append({'pf': '0000:3b:00.0', 'move_pf': False})),
+     'nics (0000:3b:00.0).pf', 'same PCI function 0000:3b:00.0', 'once'),
+    ('gpu-missing', _cluster(lambda c: c['nodes'][1].update(gpus=[{'pci_address': '0000:87:00.0'}])),
+     'gpus (0000:87:00.0).pci_address', 'no PCI device', 'lspci'),
+    ('gpu-address-is-a-nic', _cluster(lambda c: c['nodes'][1].update(gpus=[{'pci_address': '0000:02:00.0'}])),
+     'gpus (0000:02:00.0).pci_address', 'not a display/3D controller', 'lspci'),
+]
+
+
+@pytest.mark.parametrize('edit, field, message, fix', [case[1:] for case in HOST_CASES], ids=[c[0] for c in HOST_CASES])
+def test_model_the_host_cannot_carry_is_refused(machine, edit, field, message, fix):
+    problems = host_problems(broken(GPU_SRIOV_LAB, edit), machine)
+    matching = [p for p in problems if field in p.field and message in p.message]
+    assert matching, 'expected %r / %r, got:\n%s' % (field, message, '\n'.join(map(str, problems)))
+    assert fix in matching[0].fix
+
+
+def test_uplink_pf_is_refused_when_it_would_move(machine):
+    machine.set_routes(['ens1f0'])
+    problems = host_problems(GPU_SRIOV_LAB, machine)
+    assert [p.field for p in problems] == ['lab_clusters (kasugai, kasugai-worker).nics (ens1f0).move_pf']
+    assert 'cut the host off' in problems[0].message
+    # Creating VFs on the uplink while the PF stays is allowed.
+    kept = broken(GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][1]['nics'][0].update(move_pf=False, pf_address='')))
+    assert host_problems(kept, machine) == []
+
+
+def test_missing_ca_file_is_refused(machine):
+    problems = host_problems(GPU_SRIOV_LAB, machine, ca_exists=False)
+    assert [str(p) for p in problems] == [
+        'lab_registry.ca_file: /etc/harbor-ca.crt does not exist on the kind-host. Fix: copy the registry CA there, or point ca_file at it.']
+
+
+def test_type_errors_come_from_the_argument_spec():
+    raw = broken(CPU_LAB, _cluster(lambda c: c['nodes'][1].update(nics=[{'pf': 'ens1f0', 'num_vfs': 'eight'}])))
+    result = ArgumentSpecValidator(lab_model.ARGUMENT_SPEC).validate(raw)
+    assert any("num_vfs" in m and 'clusters -> nodes -> nics' in m for m in result.error_messages), result.error_messages
