@@ -1,0 +1,383 @@
+# Copyright: OpenKasugai all-in-one maintainers
+# Apache License 2.0 (see LICENSE)
+"""Moving netdevs between the host network namespace and a container's.
+
+Shared by the ``netns_attach`` module and the netns keeper daemon of the ``devices``
+role, which installs this file beside itself: it imports nothing but the standard
+library and never imports Ansible.
+
+Model:
+
+* A *runner* is a callable ``run(argv, data=None) -> (rc, stdout, stderr)``
+  (``AnsibleModule.run_command`` in the module, ``subprocess.run`` in the keeper).
+* The host namespace is the one this process runs in (the module and the keeper run on the
+  host; PID 1 may not be readable, e.g. under a sandbox); other processes refer to it by our
+  PID (``ip link set dev X netns <our pid>``). A container's namespace is reached through
+  ``/proc/<pid>/ns/net`` with ``nsenter --net=...`` (``ip netns`` only knows
+  ``/var/run/netns`` entries).
+* Links are read with ``ip -details -json addr show`` (one process per namespace) and
+  changed with ``ip -batch -`` (one process per namespace for any number of devices).
+* Physical devices are identified across namespaces by their PCI address (``parentdev``
+  in ``ip -details`` output), virtual ones by name.
+"""
+
+import glob
+import os
+import re
+
+PCI_RE = re.compile(r'^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$')
+
+
+class NetnsError(Exception):
+    """A failure with the command that caused it, for fail_json and for logs."""
+
+    def __init__(self, msg, cmd=None, rc=None, stdout=None, stderr=None):
+        super().__init__(msg)
+        self.msg = msg
+        self.cmd = cmd
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def as_dict(self):
+        out = {'msg': self.msg}
+        for key in ('cmd', 'rc', 'stdout', 'stderr'):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+class Tools:
+    """Where the binaries and the fake-able roots are."""
+
+    def __init__(self, run, ip_path='ip', nsenter_path='nsenter', procfs_root='/proc', sysfs_root='/sys', host_pid=None):
+        self.run = run
+        self.host_pid = host_pid or os.getpid()
+        self.ip = ip_path
+        self.nsenter = nsenter_path
+        self.procfs_root = procfs_root.rstrip('/') or '/'
+        self.sysfs_root = sysfs_root.rstrip('/') or '/'
+
+    def netns_file(self, pid):
+        return os.path.join(self.procfs_root, str(pid), 'ns', 'net')
+
+    def same_netns(self, pid, other='self'):
+        try:
+            a = os.stat(self.netns_file(pid))
+            b = os.stat(self.netns_file(other))
+        except OSError:
+            return False
+        return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+    def ip_argv(self, pid, args):
+        """argv running ``ip args`` inside the network namespace of ``pid``."""
+        if self.same_netns(pid):
+            return [self.ip] + list(args)
+        return [self.nsenter, '--net=%s' % self.netns_file(pid), self.ip] + list(args)
+
+    def _run(self, argv, data=None, what=''):
+        rc, out, err = self.run(argv, data=data)
+        if rc != 0:
+            raise NetnsError('%s failed: %s' % (what or ' '.join(argv), (err or out or '').strip()),
+                             cmd=argv, rc=rc, stdout=out, stderr=err)
+        return out
+
+    def links(self, pid):
+        """The links of the namespace of ``pid`` as normalized dicts (see ``normalize_links``)."""
+        if not os.path.exists(self.netns_file(pid)):
+            raise NetnsError('process %s does not exist: no network namespace at %s' % (pid, self.netns_file(pid)))
+        argv = self.ip_argv(pid, ['-details', '-json', 'addr', 'show'])
+        out = self._run(argv, what='reading links of the netns of PID %s' % pid)
+        return normalize_links(parse_json(out, argv))
+
+    def batch(self, pid, lines):
+        """Run ``ip`` commands (without the leading ``ip``) in the namespace of ``pid``, in one process."""
+        if not lines:
+            return
+        argv = self.ip_argv(pid, ['-batch', '-'])
+        self._run(argv, data='\n'.join(lines) + '\n', what='ip -batch in the netns of PID %s' % pid)
+
+
+def parse_json(text, argv=None):
+    import json
+    try:
+        return json.loads(text or '[]')
+    except ValueError as exc:
+        raise NetnsError('could not parse the JSON output of %s: %s' % (' '.join(argv or []), exc), cmd=argv, stdout=text)
+
+
+def normalize_links(raw):
+    """``ip -details -json addr show`` → [{ifname, ifindex, pci, kind, up, addresses}]."""
+    links = []
+    for item in raw:
+        if not item.get('ifname'):
+            continue
+        pci = item.get('parentdev') if item.get('parentbus') == 'pci' else None
+        addrs = []
+        for a in item.get('addr_info') or []:
+            if a.get('family') in ('inet', 'inet6') and a.get('local') is not None and a.get('scope') != 'link':
+                addrs.append('%s/%s' % (a['local'], a.get('prefixlen')))
+        links.append({
+            'ifname': item['ifname'],
+            'ifindex': item.get('ifindex'),
+            'pci': pci.lower() if pci else None,
+            'kind': ((item.get('linkinfo') or {}).get('info_kind')) or None,
+            'up': 'UP' in (item.get('flags') or []),
+            'addresses': addrs,
+        })
+    return links
+
+
+def default_route_interfaces(procfs_root='/proc', pid=None):
+    """Interfaces carrying an IPv4 or IPv6 default route (``/proc[/<pid>]/net/route`` and ``ipv6_route``).
+
+    Without ``pid`` the namespace of the reader is used (the host, for the module and the keeper).
+    """
+    base = os.path.join(procfs_root, str(pid), 'net') if pid else os.path.join(procfs_root, 'net')
+    found = set()
+    try:
+        with open(os.path.join(base, 'route')) as f:
+            for line in f.read().splitlines()[1:]:
+                cols = line.split()
+                if len(cols) >= 8 and cols[1] == '00000000' and cols[7] == '00000000':
+                    found.add(cols[0])
+    except OSError:
+        pass
+    try:
+        with open(os.path.join(base, 'ipv6_route')) as f:
+            for line in f:
+                cols = line.split()
+                if len(cols) >= 10 and cols[0] == '0' * 32 and cols[1] == '00' and cols[9] != 'lo':
+                    found.add(cols[9])
+    except OSError:
+        pass
+    return found
+
+
+def pci_of_netdev(sysfs_root, name):
+    """PCI address of a netdev visible in the reader's namespace, or None."""
+    try:
+        target = os.readlink(os.path.join(sysfs_root, 'class', 'net', name, 'device'))
+    except OSError:
+        return None
+    base = os.path.basename(target.rstrip('/'))
+    return base.lower() if PCI_RE.match(base) else None
+
+
+def vf_pci_addresses(sysfs_root, pf_pci):
+    """PCI addresses of the VFs of a PF, in VF index order (``/sys/bus/pci/devices/<pf>/virtfn<N>``)."""
+    entries = []
+    for path in glob.glob(os.path.join(sysfs_root, 'bus', 'pci', 'devices', pf_pci, 'virtfn*')):
+        m = re.search(r'virtfn(\d+)$', path)
+        if not m:
+            continue
+        try:
+            entries.append((int(m.group(1)), os.path.basename(os.readlink(path)).lower()))
+        except OSError:
+            continue
+    return [pci for _, pci in sorted(entries)]
+
+
+class Selection:
+    """What to attach: the module's options (or one keeper entry) without the target."""
+
+    def __init__(self, names=None, regex=None, pf=None, include_pf=False, pci_addresses=None,
+                 addresses=None, rename=None, allow_missing=False):
+        self.names = list(names or [])
+        self.regex = regex
+        self.pf = pf
+        self.include_pf = bool(include_pf)
+        self.pci_addresses = [p.lower() for p in (pci_addresses or [])]
+        self.addresses = {}
+        for key, value in (addresses or {}).items():
+            self.addresses[key] = [value] if isinstance(value, str) else list(value or [])
+        self.rename = dict(rename or {})
+        self.allow_missing = bool(allow_missing)
+
+    @classmethod
+    def from_dict(cls, data):
+        keys = ('names', 'regex', 'pf', 'include_pf', 'pci_addresses', 'addresses', 'rename', 'allow_missing')
+        return cls(**{k: data.get(k) for k in keys if k in data})
+
+    def is_empty(self):
+        return not (self.names or self.regex or self.pf or self.pci_addresses)
+
+    def lookup(self, mapping, *keys):
+        for key in keys:
+            if key and key in mapping:
+                return mapping[key]
+        return None
+
+
+def _index(links):
+    by_name = {link['ifname']: link for link in links}
+    by_pci = {link['pci']: link for link in links if link['pci']}
+    return by_name, by_pci
+
+
+def resolve(sel, host_links, ns_links, sysfs_root='/sys'):
+    """Find every selected device in the host or the target namespace.
+
+    Returns (wanted, missing): ``wanted`` is a list of dicts {id, pci, where ('host' | 'target'
+    | 'elsewhere'), link (or None), required}; ``missing`` lists selectors that found nothing
+    (an error unless ``allow_missing``). VFs of a PF that are in neither namespace (held by a
+    pod, for example) are ``elsewhere`` and never an error.
+    """
+    host_name, host_pci = _index(host_links)
+    ns_name, ns_pci = _index(ns_links)
+    inverse_rename = {v: k for k, v in sel.rename.items()}
+    wanted = []
+    missing = []
+    seen = set()
+
+    def add(where, link, pci=None, required=True, ident=None):
+        key = (where, link['ifname'] if link else pci)
+        if key in seen:
+            return
+        seen.add(key)
+        wanted.append({'id': ident or (link['ifname'] if link else pci), 'pci': (link or {}).get('pci') or pci,
+                       'where': where, 'link': link, 'required': required})
+
+    def find_pci(pci, required, ident=None):
+        if pci in host_pci:
+            add('host', host_pci[pci], ident=ident)
+        elif pci in ns_pci:
+            add('target', ns_pci[pci], ident=ident)
+        elif required:
+            missing.append(pci)
+        else:
+            add('elsewhere', None, pci=pci, required=False, ident=ident)
+
+    for name in sel.names:
+        if name in host_name:
+            add('host', host_name[name], ident=name)
+        elif sel.rename.get(name, name) in ns_name:
+            add('target', ns_name[sel.rename.get(name, name)], ident=name)
+        else:
+            missing.append(name)
+    if sel.regex:
+        rx = re.compile(sel.regex)
+        for link in host_links:
+            if link['ifname'] != 'lo' and rx.search(link['ifname']):
+                add('host', link)
+        for link in ns_links:
+            original = inverse_rename.get(link['ifname'], link['ifname'])
+            if link['ifname'] != 'lo' and (rx.search(link['ifname']) or rx.search(original)):
+                add('target', link, ident=original)
+    for pci in sel.pci_addresses:
+        find_pci(pci, True)
+    if sel.pf:
+        pf_pci = sel.pf.lower() if PCI_RE.match(sel.pf) else pci_of_netdev(sysfs_root, sel.pf)
+        if not pf_pci:
+            link = host_name.get(sel.pf) or ns_name.get(sel.rename.get(sel.pf, sel.pf))
+            pf_pci = link['pci'] if link else None
+        if not pf_pci:
+            raise NetnsError('PF %s was not found: it is neither a PCI address nor a PCI netdev of the host '
+                             'or of the container; check lab_model nics[].pf' % sel.pf)
+        if sel.include_pf:
+            find_pci(pf_pci, True, ident=sel.pf if not PCI_RE.match(sel.pf) else None)
+        vfs = vf_pci_addresses(sysfs_root, pf_pci)
+        if not vfs and not sel.include_pf:
+            raise NetnsError('PF %s (%s) has no VFs under %s/bus/pci/devices/%s/virtfn*: create them first (sriov_numvfs)'
+                             % (sel.pf, pf_pci, sysfs_root, pf_pci))
+        for vf in vfs:
+            find_pci(vf, False)
+    return wanted, missing
+
+
+def plan(sel, wanted, pid, state, host_links, ns_links, host_default=(), ns_default=(), host_pid=None):
+    """The ``ip -batch`` lines for the host and the target namespace, and a per-device report.
+
+    Raises NetnsError for requests that must not run: a default-route interface, a name clash.
+    """
+    host_lines, ns_lines, devices = [], [], []
+    host_pid = host_pid or os.getpid()
+    host_names = {link['ifname'] for link in host_links}
+    ns_names = {link['ifname'] for link in ns_links}
+    inverse_rename = {v: k for k, v in sel.rename.items()}
+    for item in wanted:
+        link = item['link']
+        report = {'id': item['id'], 'pci': item['pci'], 'before': item['where'], 'actions': []}
+        devices.append(report)
+        if link is None:
+            report.update(name=None, after=item['where'])
+            continue
+        name = link['ifname']
+        if item['where'] == 'host' and name in host_default:
+            raise NetnsError('%s carries the default route of the host: moving it would cut the host off; '
+                             'remove it from the selection' % name)
+        if item['where'] == 'target' and name in ns_default:
+            raise NetnsError('%s carries the default route inside the container: it is not a lab device; '
+                             'narrow the selection' % name)
+        original = inverse_rename.get(name, name) if item['where'] == 'target' else name
+        final = sel.lookup(sel.rename, original, item['pci']) or original
+        if state == 'present':
+            addrs = sel.lookup(sel.addresses, original, final, item['pci']) or []
+            if item['where'] == 'host':
+                if final in ns_names:
+                    raise NetnsError('the container already has a netdev named %s: give %s another name with rename'
+                                     % (final, name))
+                host_lines.append('link set dev %s netns %s%s' % (name, pid, ' name %s' % final if final != name else ''))
+                report['actions'].append('move' + (' as %s' % final if final != name else ''))
+                ns_names.add(final)
+                have, up = [], False
+            else:
+                have, up = link['addresses'], link['up']
+                if final != name:
+                    if final in ns_names:
+                        raise NetnsError('cannot rename %s to %s in the container: the name is taken' % (name, final))
+                    ns_lines += ['link set dev %s down' % name, 'link set dev %s name %s' % (name, final)]
+                    report['actions'].append('rename to %s' % final)
+                    up = False
+            for cidr in addrs:
+                if cidr not in have:
+                    ns_lines.append('addr replace %s dev %s' % (cidr, final))
+                    report['actions'].append('address %s' % cidr)
+            if not up:
+                ns_lines.append('link set dev %s up' % final)
+                report['actions'].append('up')
+            report.update(name=final, after='target', addresses=sorted(set(have) | set(addrs)))
+        else:
+            if item['where'] == 'target':
+                back = original
+                if back in host_names:
+                    raise NetnsError('the host already has a netdev named %s: cannot return %s from the container'
+                                     % (back, name))
+                ns_lines.append('link set dev %s netns %s%s' % (name, host_pid, ' name %s' % back if back != name else ''))
+                report['actions'].append('return to host' + (' as %s' % back if back != name else ''))
+                host_names.add(back)
+                name = back
+            report.update(name=name, after='host', addresses=[])
+    return host_lines, ns_lines, devices
+
+
+def apply(tools, pid, host_lines, ns_lines, state):
+    """Run a plan: for ``present`` the host moves come first, for ``absent`` the container's lines carry the moves."""
+    if state == 'present':
+        tools.batch(tools.host_pid, host_lines)
+        tools.batch(pid, ns_lines)
+    else:
+        tools.batch(pid, ns_lines)
+        tools.batch(tools.host_pid, host_lines)
+
+
+def ensure(tools, sel, pid, state='present', check_mode=False):
+    """Read, plan and (unless check_mode) apply. Returns (changed, devices, missing)."""
+    if sel.is_empty():
+        raise NetnsError('nothing selected: give names, regex, pf or pci_addresses')
+    if tools.same_netns(pid, tools.host_pid):
+        raise NetnsError('PID %s shares the network namespace of the host (a --network host container?): '
+                         'nothing can be attached to it' % pid)
+    host_links = tools.links(tools.host_pid)
+    ns_links = tools.links(pid)
+    wanted, missing = resolve(sel, host_links, ns_links, tools.sysfs_root)
+    if missing and not sel.allow_missing:
+        raise NetnsError('not found in the host nor in the netns of PID %s: %s' % (pid, ', '.join(missing)))
+    host_default = default_route_interfaces(tools.procfs_root)
+    ns_default = default_route_interfaces(tools.procfs_root, pid)
+    host_lines, ns_lines, devices = plan(sel, wanted, pid, state, host_links, ns_links, host_default, ns_default, tools.host_pid)
+    changed = bool(host_lines or ns_lines)
+    if changed and not check_mode:
+        apply(tools, pid, host_lines, ns_lines, state)
+    return changed, devices, missing
