@@ -1,0 +1,217 @@
+#!/usr/bin/python
+# Copyright: OpenKasugai all-in-one maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: sriov_vfs
+short_description: Set the number of SR-IOV virtual functions of a physical function
+description:
+  - Sets C(sriov_numvfs) of a PF given by netdev name or PCI address, the way the kernel wants it
+    changed, going through C(0) before a new non-zero count (the kernel answers EBUSY otherwise).
+  - Refuses a count above the PF's C(sriov_totalvfs) and a PF that does not exist, before writing anything.
+  - Waits, by polling the real state with a timeout (no fixed sleep), until the PF lists exactly
+    O(num_vfs) C(virtfnN) functions and, with O(wait_for_netdevs), until every VF has its netdev.
+  - Returns the VFs (index, PCI address, netdev).
+version_added: 0.1.0
+author: OpenKasugai all-in-one maintainers
+options:
+  pf:
+    description:
+      - The physical function, as its netdev name (V(ens1f0)) or its PCI address (V(0000:3b:00.0) or V(3b:00.0)).
+    type: str
+    required: true
+  num_vfs:
+    description:
+      - Number of VFs wanted. V(0) removes all VFs.
+    type: int
+    required: true
+  sysfs_root:
+    description:
+      - Directory that holds C(sys/); V(/) on a real host, a fake tree in tests.
+    type: path
+    default: /
+  timeout:
+    description:
+      - Seconds to wait for the VFs (and their netdevs) to appear or disappear.
+    type: int
+    default: 60
+  wait_for_netdevs:
+    description:
+      - Also wait until every VF has a netdev. Turn off when the VFs are bound to a driver without
+        netdevs (vfio-pci) or when the VF driver is not set to autoprobe.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description: Reports the change and the VF count it would set; writes nothing.
+  diff_mode:
+    support: full
+    description: Shows the VF count before and after.
+  idempotent:
+    support: full
+    description: A PF that already has O(num_vfs) VFs is left alone.
+notes:
+  - Changing a non-zero VF count removes the existing VFs first; anything using them (pods, VMs) loses them.
+  - Needs a read-write C(/sys) (not the case inside a kind node unless remounted).
+'''
+
+EXAMPLES = r'''
+- name: Eight VFs on the first ConnectX-5 port
+  openkasugai.all_in_one.sriov_vfs:
+    pf: ens1f0
+    num_vfs: 8
+
+- name: Remove the VFs of a PF given by PCI address
+  openkasugai.all_in_one.sriov_vfs:
+    pf: "0000:af:00.0"
+    num_vfs: 0
+'''
+
+RETURN = r'''
+pf:
+  description: The PF as found.
+  returned: success
+  type: dict
+  contains:
+    pci_address:
+      description: Full PCI address of the PF.
+      type: str
+      sample: "0000:3b:00.0"
+    netdev:
+      description: Netdev of the PF, null when it has none.
+      type: str
+      sample: ens1f0
+    sriov_totalvfs:
+      description: Most VFs the PF supports.
+      type: int
+      sample: 8
+  sample: {pci_address: "0000:3b:00.0", netdev: ens1f0, sriov_totalvfs: 8}
+num_vfs_before:
+  description: VF count before the module ran.
+  returned: success
+  type: int
+  sample: 0
+num_vfs:
+  description: VF count after the module ran (the wanted count in check mode).
+  returned: success
+  type: int
+  sample: 8
+vfs:
+  description: The VFs after the change (the current ones in check mode).
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    index:
+      description: VF index (C(virtfnN)).
+      type: int
+    pci_address:
+      description: Full PCI address of the VF.
+      type: str
+    netdev:
+      description: VF netdev, null when the VF has none.
+      type: str
+  sample: [{index: 0, pci_address: "0000:3b:00.2", netdev: ens1f0v0}]
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs
+
+
+def _write_numvfs(module, sysfs, pf_address, count):
+    path = sysfs.sriov_numvfs_path(pf_address)
+    try:
+        with open(path, 'w', encoding='ascii') as handle:
+            handle.write(f'{count}\n')
+    except OSError as exc:
+        module.fail_json(msg=f'Writing {count} to {path} failed: {exc}. Is /sys read-only here, or is the PF driver '
+                             'refusing SR-IOV (check dmesg)?', path=path)
+
+
+def _wait(module, sysfs, pf_address, count, wait_for_netdevs, deadline):
+    """Poll the real state until the PF shows ``count`` VFs (with netdevs); return them."""
+    delay = 0.01
+    while True:
+        state = sysfs.resolve_pf(pf_address)
+        vfs = state['vfs'] if state else []
+        ready = state is not None and state['sriov_numvfs'] == count and len(vfs) == count
+        if ready and wait_for_netdevs:
+            ready = all(vf['netdev'] for vf in vfs)
+        if ready:
+            return vfs
+        if time.monotonic() >= deadline:
+            missing = [vf['pci_address'] for vf in vfs if not vf['netdev']]
+            module.fail_json(
+                msg=(f'PF {pf_address} did not reach {count} VFs within the timeout: sriov_numvfs reads '
+                     f'{state["sriov_numvfs"] if state else "nothing"}, {len(vfs)} virtfn links'
+                     + (f', VFs without netdev: {", ".join(missing)}' if missing and wait_for_netdevs else '')
+                     + '. Raise timeout, or set wait_for_netdevs=false if the VFs have no netdev driver.'),
+                vfs=vfs)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            'pf': {'type': 'str', 'required': True},
+            'num_vfs': {'type': 'int', 'required': True},
+            'sysfs_root': {'type': 'path', 'default': '/'},
+            'timeout': {'type': 'int', 'default': 60},
+            'wait_for_netdevs': {'type': 'bool', 'default': True},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    wanted = params['num_vfs']
+    if wanted < 0:
+        module.fail_json(msg=f'num_vfs must be 0 or more, got {wanted}')
+    sysfs = Sysfs(params['sysfs_root'])
+    state = sysfs.resolve_pf(params['pf'])
+    if state is None:
+        module.fail_json(msg=f"PF '{params['pf']}' not found: no such netdev or PCI function under "
+                             f"{sysfs.path('class', 'net')} / {sysfs.path('bus', 'pci', 'devices')}. "
+                             'Use the netdev name as `ip link` shows it or the PCI address from `lspci -D`.')
+    pf_info = {key: state[key] for key in ('pci_address', 'netdev', 'sriov_totalvfs')}
+    total = state['sriov_totalvfs']
+    if wanted > 0 and total == 0:
+        module.fail_json(msg=f"PF '{params['pf']}' ({state['pci_address']}) is not SR-IOV capable (no sriov_totalvfs); "
+                             'enable SR-IOV in the firmware/BIOS or pick another PF.', pf=pf_info)
+    if wanted > total:
+        module.fail_json(msg=f"PF '{params['pf']}' ({state['pci_address']}) supports at most {total} VFs "
+                             f'(sriov_totalvfs) but num_vfs asks for {wanted}; lower num_vfs or raise the '
+                             'firmware limit (e.g. mlxconfig SRIOV_EN/NUM_OF_VFS).', pf=pf_info)
+    before = state['sriov_numvfs']
+    links = len(state['vfs'])
+    changed = before != wanted or links != wanted
+    result = {'changed': changed, 'pf': pf_info, 'num_vfs_before': before, 'num_vfs': wanted, 'vfs': state['vfs']}
+    if module._diff:
+        result['diff'] = {'before': {'num_vfs': before}, 'after': {'num_vfs': wanted},
+                          'before_header': f"{state['pci_address']}/sriov_numvfs", 'after_header': f"{state['pci_address']}/sriov_numvfs"}
+    if not changed or module.check_mode:
+        if not changed and params['wait_for_netdevs'] and wanted and not all(vf['netdev'] for vf in state['vfs']):
+            # VFs exist but a driver is still probing: wait like after a write
+            result['vfs'] = _wait(module, sysfs, state['pci_address'], wanted, True, time.monotonic() + params['timeout'])
+        module.exit_json(**result)
+
+    deadline = time.monotonic() + params['timeout']
+    address = state['pci_address']
+    if before != 0 or links != 0:
+        _write_numvfs(module, sysfs, address, 0)
+        _wait(module, sysfs, address, 0, False, deadline)
+    if wanted:
+        _write_numvfs(module, sysfs, address, wanted)
+        result['vfs'] = _wait(module, sysfs, address, wanted, params['wait_for_netdevs'], deadline)
+    else:
+        result['vfs'] = []
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
