@@ -1,0 +1,604 @@
+#!/usr/bin/python
+# Copyright: OpenKasugai all-in-one maintainers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: buildah_image
+short_description: Build a container image with buildah only when its inputs changed, push it over TLS, export it
+description:
+  - Builds an image from a build context and a Containerfile with C(buildah bud), and labels it with
+    a digest of its inputs (label C(io.openkasugai.input-digest)).
+  - "The input digest covers every file of the context (path, permission bits, content; the
+    C(.containerignore) or C(.dockerignore) file respected), the Containerfile, the build args, the
+    target stage, and for each base image that was itself built by this module, that base's input
+    digest (so rebuilding a base rebuilds the images built on it). Timestamps are not inputs."
+  - When an image carrying the same input digest already exists, nothing is built. It may exist
+    locally (under I(name) or any other name: it is then only tagged), or in the registry when
+    I(push=true) (read with C(skopeo inspect), with the same TLS settings and auth file: it is then
+    pulled into local storage, not rebuilt).
+  - With I(push=true) the image is pushed to the registry named in I(name), verifying TLS by default.
+    With I(archive) it is also exported to a C(docker-archive) or C(oci-archive) file, for example to
+    load it into kind nodes when the lab has no registry; an archive already holding the same input
+    digest is not rewritten.
+  - Credentials are never put on a command line; registry logins come from I(authfile).
+version_added: 0.1.0
+author:
+  - OpenKasugai all-in-one maintainers
+requirements:
+  - buildah >= 1.23 on the target host (Debian bookworm ships 1.28)
+  - skopeo >= 1.4 on the target host, when I(push=true) or I(archive) is used
+options:
+  name:
+    description:
+      - Image reference to build, including the tag, for example C(harbor.example.com/openkasugai/cpufunc_sidecar:latest).
+      - A short name such as C(cpufunc_sidecar:latest) is stored as C(localhost/cpufunc_sidecar:latest), the way buildah does.
+      - With I(push=true) the image is pushed to the registry this reference names.
+    type: str
+    required: true
+  extra_tags:
+    description:
+      - More names given to the same image in local storage (not pushed), for example
+        C(localhost/rcv_video_tool:1.0.0) so that other Containerfiles can use it in C(FROM).
+    type: list
+    elements: str
+    default: []
+  context:
+    description:
+      - Build context directory. Required with I(state=present).
+    type: path
+  containerfile:
+    description:
+      - Containerfile to build, relative to I(context) unless absolute. It may lie outside the context.
+      - Default is C(Containerfile), else C(Dockerfile), in I(context).
+    type: path
+  build_args:
+    description:
+      - Build arguments (C(--build-arg KEY=VALUE)). They are part of the input digest.
+      - Do not pass secrets as build args; they appear in the build's process list and image history.
+    type: dict
+    default: {}
+  target:
+    description:
+      - Build stage to stop at (C(--target)).
+    type: str
+  layers:
+    description:
+      - Cache intermediate layers (C(--layers)), which makes a rebuild after a small change fast.
+    type: bool
+    default: true
+  pull:
+    description:
+      - "When base images are pulled: C(missing) only when not in local storage (offline friendly),
+        C(newer) when the registry has a newer one, C(always), or C(never)."
+    type: str
+    choices: [missing, newer, always, never]
+    default: missing
+  runtime:
+    description:
+      - OCI runtime for C(RUN) steps (C(--runtime)), for example C(/usr/bin/nvidia-container-runtime)
+        for builds whose steps need a GPU.
+    type: str
+  registries_conf:
+    description:
+      - A C(registries.conf) used for this build instead of C(/etc/containers/registries.conf)
+        (through C(CONTAINERS_REGISTRIES_CONF)); use it to redirect base image pulls to a mirror.
+    type: path
+  push:
+    description:
+      - Push the image to the registry named in I(name), unless the registry already holds an image with the same input digest.
+    type: bool
+    default: false
+  authfile:
+    description:
+      - Auth file (C(containers-auth.json) format) with the registry login, passed as C(--authfile)
+        to every buildah and skopeo call.
+    type: path
+  tls_verify:
+    description:
+      - Verify the registry's TLS certificate (pulls, pushes and inspections).
+    type: bool
+    default: true
+  cert_dir:
+    description:
+      - Directory of C(*.crt) CA certificates (and client C(*.cert)/C(*.key)) used for the registry
+        connections, in addition to the system trust store.
+    type: path
+  archive:
+    description:
+      - Also export the image to an archive file.
+    type: dict
+    suboptions:
+      path:
+        description:
+          - Archive file to write. Its directory must exist.
+        type: path
+        required: true
+      format:
+        description:
+          - Archive format; C(docker-archive) is what C(kind load image-archive) reads.
+        type: str
+        choices: [docker-archive, oci-archive]
+        default: docker-archive
+  force:
+    description:
+      - Build even when an image with the same input digest exists (and push it when I(push=true)).
+    type: bool
+    default: false
+  state:
+    description:
+      - C(present) builds, pushes and exports as needed.
+      - C(absent) removes I(name) and I(extra_tags) from local storage and deletes the I(archive) file.
+        Images in the registry are left alone.
+    type: str
+    choices: [present, absent]
+    default: present
+  buildah_path:
+    description:
+      - Path of the buildah binary. Default is C(buildah) from C(PATH).
+    type: path
+  skopeo_path:
+    description:
+      - Path of the skopeo binary. Default is C(skopeo) from C(PATH).
+    type: path
+attributes:
+  check_mode:
+    description: Computes the input digest, reads local storage, the registry and the archive, and reports what would be built, pushed or exported.
+    support: full
+  diff_mode:
+    description: Shows the input digest of the current image and of the one that would be built.
+    support: full
+  idempotent:
+    description: An image whose inputs did not change is neither rebuilt, pushed nor exported again.
+    support: full
+notes:
+  - Builds run as the user Ansible runs as; root uses C(/var/lib/containers/storage).
+  - The label is computed from the files, not from the build's result, so two hosts with the same
+    sources and base images share images in a registry without rebuilding.
+seealso:
+  - name: buildah bud
+    description: The build command this module runs.
+    link: https://github.com/containers/buildah/blob/main/docs/buildah-build.1.md
+'''
+
+EXAMPLES = r'''
+- name: Build the sidecar and push it to the lab registry
+  openkasugai.all_in_one.buildah_image:
+    name: harbor.example.com/openkasugai/cpufunc_sidecar:latest
+    context: /var/lib/openkasugai-lab/src/controller/sample-functions/functions/for_all_in_one/cpugpu-func/cpufunc_sidecar
+    push: true
+    cert_dir: /etc/openkasugai/certs
+    authfile: /root/.config/containers/auth.json
+
+- name: A base image other builds use in FROM keeps its local name too
+  openkasugai.all_in_one.buildah_image:
+    name: harbor.example.com/openkasugai/rcv_video_tool:1.0.0
+    extra_tags: [localhost/rcv_video_tool:1.0.0]
+    context: /src/controller/sample-functions/utils/rcv_video_tool
+    push: true
+
+- name: No registry - build and export an archive for kind
+  openkasugai.all_in_one.buildah_image:
+    name: localhost/cpufunc_calcapp:latest
+    context: /src/controller/sample-functions/functions/for_all_in_one/calc-func/cpufunc_calcapp
+    archive:
+      path: /var/lib/openkasugai-lab/images/cpufunc_calcapp.tar
+      format: docker-archive
+
+- name: Remove the local image and its archive
+  openkasugai.all_in_one.buildah_image:
+    name: localhost/cpufunc_calcapp:latest
+    archive:
+      path: /var/lib/openkasugai-lab/images/cpufunc_calcapp.tar
+    state: absent
+'''
+
+RETURN = r'''
+name:
+  description: The normalised image reference.
+  returned: always
+  type: str
+  sample: harbor.example.com/openkasugai/cpufunc_sidecar:latest
+input_digest:
+  description: Digest of the build inputs, also the value of the image label C(io.openkasugai.input-digest).
+  returned: when state is present
+  type: str
+  sample: sha256:3f0c1e5c1d1f7b3c0b1f2a6c6e0b4b8b9b8d8e0f5e1c2d3a4b5c6d7e8f9a0b1c
+image_id:
+  description: Local image ID (empty in check mode when the image would be built).
+  returned: when state is present
+  type: str
+  sample: 1e551134de626d0fcbb38da7d223955bfaf5159a7a485859946c42338017f7da
+digest:
+  description: Manifest digest in the registry when I(push=true), else the local manifest digest.
+  returned: when state is present
+  type: str
+  sample: sha256:14ff1dedf74b47196145c1806e389f7882c737e8cf0e615a98b7c7f929d871e5
+action:
+  description:
+    - The main thing done (or, in check mode, that would be done).
+    - One of C(built), C(pulled), C(tagged), C(pushed), C(exported), C(skipped), C(removed), C(absent).
+  returned: always
+  type: str
+  sample: built
+actions:
+  description: Every step done, in order, for example C([built, pushed, exported]); empty when nothing changed.
+  returned: always
+  type: list
+  elements: str
+  sample: [built, pushed]
+archive:
+  description: The archive written or found up to date.
+  returned: when I(archive) is set
+  type: dict
+  contains:
+    path:
+      description: Archive file.
+      type: str
+      sample: /var/lib/openkasugai-lab/images/cpufunc_calcapp.tar
+    format:
+      description: Archive format.
+      type: str
+      sample: docker-archive
+cmd:
+  description: The build command run (argv), when a build ran.
+  returned: when a build ran
+  type: list
+  elements: str
+  sample: [buildah, bud, --layers, -t, localhost/cpufunc_calcapp:latest, /src/cpufunc_calcapp]
+'''
+
+import json
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.buildah import (
+    INPUT_DIGEST_LABEL,
+    CliError,
+    CliTool,
+    base_images,
+    find_containerfile,
+    input_digest,
+    labels_of_inspect,
+    last_error_line,
+    normalize_reference,
+    registry_of,
+    tail,
+)
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.registry import (
+    skopeo_inspect,
+    tls_args,
+    tls_hint,
+)
+
+MIN_BUILDAH = '1.23'
+MIN_SKOPEO = '1.4'
+PULL_POLICY = {'missing': 'false', 'newer': 'true', 'always': 'always', 'never': 'never'}
+
+# Most significant first: the step reported in `action`.
+ACTION_ORDER = ('built', 'pulled', 'tagged', 'pushed', 'exported', 'removed')
+
+
+class BuildahImage:
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.check = module.check_mode
+        self.actions = []
+        self.result = {}
+        env = {}
+        if self.params['registries_conf']:
+            env['CONTAINERS_REGISTRIES_CONF'] = self.params['registries_conf']
+        self.buildah = CliTool(module, 'buildah', self.params['buildah_path'], env=env)
+        self.buildah.require_version(MIN_BUILDAH)
+        self._skopeo = None
+        self.name = normalize_reference(self.params['name'])
+        self.extra_tags = [normalize_reference(t) for t in self.params['extra_tags']]
+
+    @property
+    def skopeo(self):
+        if self._skopeo is None:
+            self._skopeo = CliTool(self.module, 'skopeo', self.params['skopeo_path'])
+            self._skopeo.require_version(MIN_SKOPEO)
+        return self._skopeo
+
+    # -- reading local state ---------------------------------------------------------------
+    def local_inspect(self, ref):
+        rc, out, err = self.buildah.run(['inspect', '--type', 'image', ref], check=False)
+        if rc != 0:
+            if 'image not known' in err or 'not found' in err.lower() or 'unknown' in err.lower():
+                return None
+            raise CliError(f'buildah inspect {ref} failed', cmd=[self.buildah.binary, 'inspect', '--type', 'image', ref],
+                           rc=rc, stdout=out, stderr=err)
+        try:
+            return json.loads(out)
+        except ValueError as exc:
+            raise CliError(f'buildah inspect printed output that is not JSON ({exc})', cmd=[self.buildah.binary, 'inspect', ref],
+                           rc=rc, stdout=out, stderr=err)
+
+    def images_with_digest(self, digest):
+        """Local images labelled with this input digest: list of {id, names, digest}."""
+        data = self.buildah.run_json(['images', '--json', '--no-trunc', '--filter', f'label={INPUT_DIGEST_LABEL}={digest}'])
+        return data or []
+
+    def base_identities(self, containerfile):
+        """{base reference: identity} for the digest: our own bases count by their input digest."""
+        with open(containerfile, encoding='utf-8', errors='replace') as handle:
+            text = handle.read()
+        bases = {}
+        for ref in base_images(text, self.params['build_args']):
+            data = self.local_inspect(ref)
+            bases[ref] = labels_of_inspect(data).get(INPUT_DIGEST_LABEL, '') if data else ''
+        return bases
+
+    # -- acting ------------------------------------------------------------------------------
+    def record(self, action):
+        self.actions.append(action)
+
+    def registry_args(self):
+        return tls_args(self.params['tls_verify'], self.params['cert_dir'], self.params['authfile'])
+
+    def build(self, context, containerfile, digest):
+        p = self.params
+        cmd = ['bud', '--pull={}'.format(PULL_POLICY[p['pull']]), '--label', f'{INPUT_DIGEST_LABEL}={digest}']
+        cmd.append('--layers' if p['layers'] else '--layers=false')
+        cmd += self.registry_args()
+        cmd += ['-f', containerfile]
+        for key in sorted(p['build_args']):
+            cmd += ['--build-arg', '{}={}'.format(key, p['build_args'][key])]
+        if p['target']:
+            cmd += ['--target', p['target']]
+        if p['runtime']:
+            cmd += ['--runtime', p['runtime']]
+        for ref in [self.name] + self.extra_tags:
+            cmd += ['-t', ref]
+        fd, iidfile = tempfile.mkstemp(prefix='buildah-iid-')
+        os.close(fd)
+        cmd += ['--iidfile', iidfile, context]
+        self.result['cmd'] = [self.buildah.binary] + cmd
+        try:
+            rc, out, err = self.buildah.run(cmd, check=False)
+            if rc != 0:
+                raise CliError('building {} failed: {}{}'.format(self.name, _build_error(err, out), tls_hint(err, p['cert_dir'])),
+                               cmd=[self.buildah.binary] + cmd, rc=rc, stdout=out, stderr=err)
+            with open(iidfile) as handle:
+                image_id = handle.read().strip()
+        finally:
+            os.unlink(iidfile)
+        self.result['build_log'] = tail(out, 2000)
+        return image_id.split(':', 1)[-1]
+
+    def push(self):
+        fd, digestfile = tempfile.mkstemp(prefix='buildah-digest-')
+        os.close(fd)
+        try:
+            cmd = ['push'] + self.registry_args() + ['--digestfile', digestfile, self.name, 'docker://' + self.name]
+            rc, out, err = self.buildah.run(cmd, check=False)
+            if rc != 0:
+                raise CliError('pushing {} failed: {}{}'.format(self.name, _build_error(err, out), tls_hint(err, self.params['cert_dir'])),
+                               cmd=[self.buildah.binary] + cmd, rc=rc, stdout=out, stderr=err)
+            with open(digestfile) as handle:
+                return handle.read().strip()
+        finally:
+            os.unlink(digestfile)
+
+    def pull(self):
+        cmd = ['pull'] + self.registry_args() + ['docker://' + self.name]
+        rc, out, err = self.buildah.run(cmd, check=False)
+        if rc != 0:
+            raise CliError('pulling {} failed: {}{}'.format(self.name, _build_error(err, out), tls_hint(err, self.params['cert_dir'])),
+                           cmd=[self.buildah.binary] + cmd, rc=rc, stdout=out, stderr=err)
+        return out.strip().splitlines()[-1] if out.strip() else ''
+
+    def export(self, fmt, path):
+        directory = os.path.dirname(os.path.abspath(path)) or '.'
+        if not os.path.isdir(directory):
+            raise CliError(f'archive.path {path}: directory {directory} does not exist')
+        tmp = os.path.join(directory, f'.{os.path.basename(path)}.partial')
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        dest = f'{fmt}:{tmp}'
+        if fmt == 'docker-archive':
+            dest += ':' + self.name
+        cmd = ['push', self.name, dest]
+        try:
+            self.buildah.run(cmd, msg=f'exporting {self.name} to {path} failed')
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    # -- states ------------------------------------------------------------------------------
+    def present(self):
+        p = self.params
+        context = p['context']
+        if not context:
+            self.module.fail_json(msg='context is required with state=present: the build context directory')
+        context = os.path.abspath(context)
+        if not os.path.isdir(context):
+            self.module.fail_json(msg=f'context {context} is not a directory')
+        containerfile = find_containerfile(context, p['containerfile'])
+        if not os.path.isfile(containerfile):
+            self.module.fail_json(msg=f'Containerfile {containerfile} does not exist (set containerfile, relative to context {context})')
+        for key in ('authfile',):
+            if p[key] and not os.path.isfile(p[key]):
+                self.module.fail_json(msg=f'{key} {p[key]} does not exist')
+        if p['cert_dir'] and not os.path.isdir(p['cert_dir']):
+            self.module.fail_json(msg='cert_dir {} is not a directory (it must hold the registry CA as *.crt)'.format(p['cert_dir']))
+        if p['push'] and registry_of(self.name) in (None, 'localhost'):
+            example = self.name.split('/', 1)[-1]
+            self.module.fail_json(msg=f'push=true needs a registry in name, for example registry.example.com:5000/project/{example}')
+
+        digest = input_digest(context, containerfile, p['build_args'], p['target'], self.base_identities(containerfile))
+        self.result['input_digest'] = digest
+
+        current = self.local_inspect(self.name)
+        current_digest = labels_of_inspect(current).get(INPUT_DIGEST_LABEL, '') if current else ''
+        self.result['diff'] = {'before': {'name': self.name, 'input_digest': current_digest or None},
+                               'after': {'name': self.name, 'input_digest': digest}}
+        candidates = [] if p['force'] else self.images_with_digest(digest)
+        local = None
+        for image in candidates:
+            if self.name in (image.get('names') or []):
+                local = image
+                break
+        if local is None and candidates:
+            local = candidates[0]
+
+        remote = None
+        if p['push'] and not p['force']:
+            remote = skopeo_inspect(self.skopeo, 'docker://' + self.name, p['tls_verify'], p['cert_dir'], p['authfile'],
+                                    what='registry image')
+        remote_ok = bool(remote) and labels_of_inspect(remote).get(INPUT_DIGEST_LABEL) == digest
+
+        image_id = ''
+        if local is not None:
+            image_id = local['id'].split(':', 1)[-1]
+            names = local.get('names') or []
+            missing = [ref for ref in [self.name] + self.extra_tags if ref not in names]
+            if missing:
+                self.record('tagged')
+                if not self.check:
+                    self.buildah.run(['tag', image_id] + missing, msg=f'tagging {image_id}')
+        elif remote_ok:
+            self.record('pulled')
+            if not self.check:
+                image_id = self.pull()
+                missing = self.extra_tags
+                if missing:
+                    self.buildah.run(['tag', self.name] + missing, msg=f'tagging {self.name}')
+        else:
+            self.record('built')
+            if not self.check:
+                image_id = self.build(context, containerfile, digest)
+                self._drop_replaced(current, image_id)
+
+        self.result['digest'] = ''
+        if p['push']:
+            if remote_ok and 'built' not in self.actions:
+                self.result['digest'] = remote.get('Digest', '')
+            else:
+                self.record('pushed')
+                if not self.check:
+                    self.result['digest'] = self.push()
+        elif not self.check or local is not None:
+            info = self.images_with_digest(digest)
+            for image in info:
+                if image['id'].split(':', 1)[-1] == image_id:
+                    self.result['digest'] = image.get('digest', '')
+
+        if p['archive']:
+            self.ensure_archive(digest)
+        self.result['image_id'] = image_id
+
+    def ensure_archive(self, digest):
+        fmt, path = self.params['archive']['format'], self.params['archive']['path']
+        self.result['archive'] = {'path': path, 'format': fmt}
+        up_to_date = False
+        if os.path.isfile(path) and 'built' not in self.actions:
+            data = skopeo_inspect(self.skopeo, f'{fmt}:{path}', what='archive')
+            up_to_date = bool(data) and labels_of_inspect(data).get(INPUT_DIGEST_LABEL) == digest
+        if not up_to_date:
+            self.record('exported')
+            if not self.check:
+                self.export(fmt, path)
+
+    def _drop_replaced(self, previous, new_id):
+        """Remove the image the build replaced when nothing names it any more."""
+        if not previous:
+            return
+        old_id = previous.get('FromImageID', '')
+        if not old_id or old_id == new_id:
+            return
+        rc, out, err = self.buildah.run(['images', '--json', '--no-trunc'], check=False)
+        try:
+            data = json.loads(out) if rc == 0 and out.strip() else []
+        except ValueError:
+            data = []
+        old = [image for image in data if image.get('id', '').split(':', 1)[-1] == old_id]
+        if old and not (old[0].get('names') or []):
+            rc, out, err = self.buildah.run(['rmi', old_id], check=False)
+            if rc != 0:
+                self.module.warn(f'the replaced image {old_id[:12]} was kept: {(err or out).strip()}')
+
+    def absent(self):
+        for ref in [self.name] + self.extra_tags:
+            if self.local_inspect(ref) is not None:
+                if 'removed' not in self.actions:
+                    self.record('removed')
+                if not self.check:
+                    self.buildah.run(['rmi', ref], msg=f'removing {ref}')
+        archive = self.params['archive']
+        if archive:
+            self.result['archive'] = {'path': archive['path'], 'format': archive['format']}
+            if os.path.exists(archive['path']):
+                if 'removed' not in self.actions:
+                    self.record('removed')
+                if not self.check:
+                    os.unlink(archive['path'])
+
+    def run(self):
+        if self.params['state'] == 'present':
+            self.present()
+        else:
+            self.absent()
+        actions = self.actions
+        action = next((a for a in ACTION_ORDER if a in actions), None)
+        if action is None:
+            action = 'skipped' if self.params['state'] == 'present' else 'absent'
+        result = dict(changed=bool(actions), name=self.name, action=action, actions=actions, **self.result)
+        diff = result.pop('diff', None)
+        if self.module._diff and diff is not None:
+            result['diff'] = diff
+        self.module.exit_json(**result)
+
+
+def _build_error(stderr, stdout):
+    """buildah's own error line, or the build's last output lines."""
+    line = last_error_line(stderr, stdout)
+    return line or 'see stdout/stderr'
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            'name': {'type': 'str', 'required': True},
+            'extra_tags': {'type': 'list', 'elements': 'str', 'default': []},
+            'context': {'type': 'path'},
+            'containerfile': {'type': 'path'},
+            'build_args': {'type': 'dict', 'default': {}},
+            'target': {'type': 'str'},
+            'layers': {'type': 'bool', 'default': True},
+            'pull': {'type': 'str', 'default': 'missing', 'choices': ['missing', 'newer', 'always', 'never']},
+            'runtime': {'type': 'str'},
+            'registries_conf': {'type': 'path'},
+            'push': {'type': 'bool', 'default': False},
+            'authfile': {'type': 'path', 'no_log': False},
+            'tls_verify': {'type': 'bool', 'default': True},
+            'cert_dir': {'type': 'path'},
+            'archive': {'type': 'dict', 'options': {
+                'path': {'type': 'path', 'required': True},
+                'format': {'type': 'str', 'default': 'docker-archive', 'choices': ['docker-archive', 'oci-archive']},
+            }},
+            'force': {'type': 'bool', 'default': False},
+            'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent']},
+            'buildah_path': {'type': 'path'},
+            'skopeo_path': {'type': 'path'},
+        },
+        supports_check_mode=True,
+    )
+    build_args = module.params['build_args']
+    module.params['build_args'] = {str(k): '' if v is None else str(v) for k, v in build_args.items()}
+    try:
+        BuildahImage(module).run()
+    except CliError as exc:
+        module.fail_json(**exc.fail_kwargs())
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+
+
+if __name__ == '__main__':
+    main()
