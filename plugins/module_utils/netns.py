@@ -21,11 +21,13 @@ Model:
   in ``ip -details`` output), virtual ones by name.
 """
 
-import glob
 import os
 import re
 
-PCI_RE = re.compile(r'^[0-9a-fA-F]{4}:[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$')
+try:
+    from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs, is_pci_address, normalize_pci_address
+except ImportError:  # the keeper daemon, with sysfs.py installed beside it
+    from sysfs import Sysfs, is_pci_address, normalize_pci_address  # pylint: disable=import-error
 
 
 class NetnsError(Exception):
@@ -51,16 +53,17 @@ class NetnsError(Exception):
 class Tools:
     """Where the binaries and the fake-able roots are."""
 
-    def __init__(self, run, ip_path='ip', nsenter_path='nsenter', procfs_root='/proc', sysfs_root='/sys', host_pid=None):
+    def __init__(self, run, ip_path='ip', nsenter_path='nsenter', procfs_root='/', sysfs_root='/', host_pid=None):
+        """``procfs_root``/``sysfs_root``: the root under which ``proc/`` and ``sys/`` are (``/`` on a host)."""
         self.run = run
         self.host_pid = host_pid or os.getpid()
         self.ip = ip_path
         self.nsenter = nsenter_path
-        self.procfs_root = procfs_root.rstrip('/') or '/'
-        self.sysfs_root = sysfs_root.rstrip('/') or '/'
+        self.procfs_root = procfs_root or '/'
+        self.sysfs_root = sysfs_root or '/'
 
     def netns_file(self, pid):
-        return os.path.join(self.procfs_root, str(pid), 'ns', 'net')
+        return os.path.join(self.procfs_root, 'proc', str(pid), 'ns', 'net')
 
     def same_netns(self, pid, other='self'):
         try:
@@ -129,54 +132,33 @@ def normalize_links(raw):
     return links
 
 
-def default_route_interfaces(procfs_root='/proc', pid=None):
-    """Interfaces carrying an IPv4 or IPv6 default route (``/proc[/<pid>]/net/route`` and ``ipv6_route``).
+def default_route_interfaces(procfs_root='/', pid=None):
+    """Interfaces carrying an IPv4 or IPv6 default route in the namespace of ``pid``.
 
-    Without ``pid`` the namespace of the reader is used (the host, for the module and the keeper).
+    ``proc/<pid>/net/route`` and ``ipv6_route`` under ``procfs_root``; without ``pid``, ``proc/net``
+    (the reader's namespace: the host, for the module and the keeper). Same rules as
+    ``sysfs.default_route_interfaces``, which only knows the reader's namespace.
     """
-    base = os.path.join(procfs_root, str(pid), 'net') if pid else os.path.join(procfs_root, 'net')
+    base = os.path.join(procfs_root or '/', 'proc', str(pid) if pid else '', 'net')
     found = set()
     try:
         with open(os.path.join(base, 'route')) as f:
             for line in f.read().splitlines()[1:]:
                 cols = line.split()
-                if len(cols) >= 8 and cols[1] == '00000000' and cols[7] == '00000000':
+                if len(cols) >= 8 and int(cols[1], 16) == 0 and int(cols[7], 16) == 0 and not int(cols[3], 16) & 0x0200:
                     found.add(cols[0])
-    except OSError:
+    except (OSError, ValueError):
         pass
     try:
         with open(os.path.join(base, 'ipv6_route')) as f:
             for line in f:
                 cols = line.split()
-                if len(cols) >= 10 and cols[0] == '0' * 32 and cols[1] == '00' and cols[9] != 'lo':
+                if len(cols) >= 10 and int(cols[0], 16) == 0 and int(cols[1], 16) == 0 and not int(cols[8], 16) & 0x0200 \
+                        and cols[9] != 'lo':
                     found.add(cols[9])
-    except OSError:
+    except (OSError, ValueError):
         pass
     return found
-
-
-def pci_of_netdev(sysfs_root, name):
-    """PCI address of a netdev visible in the reader's namespace, or None."""
-    try:
-        target = os.readlink(os.path.join(sysfs_root, 'class', 'net', name, 'device'))
-    except OSError:
-        return None
-    base = os.path.basename(target.rstrip('/'))
-    return base.lower() if PCI_RE.match(base) else None
-
-
-def vf_pci_addresses(sysfs_root, pf_pci):
-    """PCI addresses of the VFs of a PF, in VF index order (``/sys/bus/pci/devices/<pf>/virtfn<N>``)."""
-    entries = []
-    for path in glob.glob(os.path.join(sysfs_root, 'bus', 'pci', 'devices', pf_pci, 'virtfn*')):
-        m = re.search(r'virtfn(\d+)$', path)
-        if not m:
-            continue
-        try:
-            entries.append((int(m.group(1)), os.path.basename(os.readlink(path)).lower()))
-        except OSError:
-            continue
-    return [pci for _, pci in sorted(entries)]
 
 
 class Selection:
@@ -188,7 +170,7 @@ class Selection:
         self.regex = regex
         self.pf = pf
         self.include_pf = bool(include_pf)
-        self.pci_addresses = [p.lower() for p in (pci_addresses or [])]
+        self.pci_addresses = [normalize_pci_address(p) for p in (pci_addresses or [])]
         self.addresses = {}
         for key, value in (addresses or {}).items():
             self.addresses[key] = [value] if isinstance(value, str) else list(value or [])
@@ -216,7 +198,7 @@ def _index(links):
     return by_name, by_pci
 
 
-def resolve(sel, host_links, ns_links, sysfs_root='/sys'):
+def resolve(sel, host_links, ns_links, sysfs_root='/'):
     """Find every selected device in the host or the target namespace.
 
     Returns (wanted, missing): ``wanted`` is a list of dicts {id, pci, where ('host' | 'target'
@@ -268,7 +250,8 @@ def resolve(sel, host_links, ns_links, sysfs_root='/sys'):
     for pci in sel.pci_addresses:
         find_pci(pci, True)
     if sel.pf:
-        pf_pci = sel.pf.lower() if PCI_RE.match(sel.pf) else pci_of_netdev(sysfs_root, sel.pf)
+        sysfs = Sysfs(sysfs_root)
+        pf_pci = normalize_pci_address(sel.pf) if is_pci_address(sel.pf) else sysfs.netdev_pci_address(sel.pf)
         if not pf_pci:
             link = host_name.get(sel.pf) or ns_name.get(sel.rename.get(sel.pf, sel.pf))
             pf_pci = link['pci'] if link else None
@@ -276,11 +259,11 @@ def resolve(sel, host_links, ns_links, sysfs_root='/sys'):
             raise NetnsError('PF %s was not found: it is neither a PCI address nor a PCI netdev of the host '
                              'or of the container; check lab_model nics[].pf' % sel.pf)
         if sel.include_pf:
-            find_pci(pf_pci, True, ident=sel.pf if not PCI_RE.match(sel.pf) else None)
-        vfs = vf_pci_addresses(sysfs_root, pf_pci)
+            find_pci(pf_pci, True, ident=None if is_pci_address(sel.pf) else sel.pf)
+        vfs = [vf['pci_address'] for vf in sysfs.vfs(pf_pci)]
         if not vfs and not sel.include_pf:
-            raise NetnsError('PF %s (%s) has no VFs under %s/bus/pci/devices/%s/virtfn*: create them first (sriov_numvfs)'
-                             % (sel.pf, pf_pci, sysfs_root, pf_pci))
+            raise NetnsError('PF %s (%s) has no VFs (%s/virtfn*): create them first (sriov_numvfs)'
+                             % (sel.pf, pf_pci, sysfs.pci_dir(pf_pci)))
         for vf in vfs:
             find_pci(vf, False)
     return wanted, missing

@@ -83,13 +83,13 @@ options:
     type: str
     default: nsenter
   procfs_root:
-    description: Where procfs is mounted (tests use a fake tree for the route tables).
+    description: Root directory under which C(proc/) is read (tests use a fake tree for the route tables).
     type: path
-    default: /proc
+    default: /
   sysfs_root:
-    description: Where sysfs is mounted (tests use a fake PCI tree for PF/VF resolution).
+    description: Root directory under which C(sys/) is read (tests use a fake PCI tree for PF/VF resolution).
     type: path
-    default: /sys
+    default: /
 attributes:
   check_mode:
     support: full
@@ -181,6 +181,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.docker_cli import DockerError, container_pid
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.netns import NetnsError, Selection, Tools, ensure
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import is_pci_address
 
 NAME_RE = re.compile(r'^[^\s/:]{1,15}$')
 
@@ -206,6 +207,9 @@ def validate(module):
     for name in p['names']:
         if not NAME_RE.match(name):
             module.fail_json(msg='names: %r is not a valid interface name' % name)
+    for pci in p['pci_addresses'] + ([p['pf']] if p['pf'] and ':' in p['pf'] else []):
+        if not is_pci_address(pci):
+            module.fail_json(msg='%r is not a PCI address (domain:bus:device.function, e.g. 0000:3b:00.2)' % pci)
     if p['regex']:
         try:
             re.compile(p['regex'])
@@ -242,8 +246,8 @@ def main():
             docker_path=dict(type='str', default='docker'),
             ip_path=dict(type='str', default='ip'),
             nsenter_path=dict(type='str', default='nsenter'),
-            procfs_root=dict(type='path', default='/proc'),
-            sysfs_root=dict(type='path', default='/sys'),
+            procfs_root=dict(type='path', default='/'),
+            sysfs_root=dict(type='path', default='/'),
         ),
         mutually_exclusive=[('container', 'pid')],
         required_one_of=[('container', 'pid'), ('names', 'regex', 'pf', 'pci_addresses')],
