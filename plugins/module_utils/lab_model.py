@@ -69,7 +69,7 @@ _SCENARIO_SPEC = dict(
 
 _CLUSTER_SPEC = dict(
     name=dict(type='str', required=True),
-    kubernetes_version=dict(type='str', default='v1.32.2'),
+    kubernetes_version=dict(type='str', default='v1.34.1'),
     node_image=dict(type='str', default=''),
     docker_network=dict(type='dict', required=True, options=dict(
         name=dict(type='str', default=''),

@@ -86,7 +86,7 @@ options:
       kubernetes_version:
         description: Kubernetes version of the node image.
         type: str
-        default: v1.32.2
+        default: v1.34.1
       node_image:
         description: Node image to use as is; empty means the image the node_image stage builds.
         type: str
@@ -301,7 +301,7 @@ plan:
   elements: str
   sample:
     - "registry: none; function images are loaded into the kind nodes"
-    - "cluster kasugai: 1 control-plane + 2 workers, Kubernetes v1.32.2, ..."
+    - "cluster kasugai: 1 control-plane + 2 workers, Kubernetes v1.34.1, ..."
 problems:
   description: Why the model was refused, one line each (field, problem, fix).
   returned: failure

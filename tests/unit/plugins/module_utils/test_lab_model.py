@@ -21,7 +21,7 @@ from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import FakeSy
 SHA = 'sha256:' + 'a' * 64
 DOWNLOADS = {
     'kind': {'version': 'v0.27.0', 'url': 'https://example.invalid/kind', 'checksum': SHA},
-    'kubectl': {'version': 'v1.32.2', 'url': 'file:///srv/mirror/kubectl', 'checksum': SHA},
+    'kubectl': {'version': 'v1.34.1', 'url': 'file:///srv/mirror/kubectl', 'checksum': SHA},
 }
 
 CPU_LAB = {
