@@ -37,6 +37,13 @@ options:
       - Directory that holds C(dev/) (NVIDIA device nodes).
     type: path
     default: /
+  pfs:
+    description:
+      - PFs to resolve, each a netdev name or a PCI address (short or full form), as
+        M(openkasugai.all_in_one.sriov_vfs) resolves them. The answer is in RV(pfs).
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -85,6 +92,17 @@ accelerators:
       elements: dict
       sample: [{pci_address: "0000:d8:00.0", vendor_id: "0x8086", device_id: "0x0b30", class_id: "0x120000", driver: dfl-pci,
                 numa_node: 1, iommu_group: 90}]
+pfs:
+  description: Each asked PF (key as given) resolved, or null when no such netdev or PCI function exists.
+  returned: always
+  type: dict
+  sample: {ens1f0: {pci_address: "0000:3b:00.0", netdev: ens1f0, sriov_totalvfs: 8, sriov_numvfs: 0, vfs: []}, ens9: null}
+uplinks:
+  description: Interfaces that carry the host's IPv4 or IPv6 default route (from C(/proc/net) under O(procfs_root)).
+  returned: always
+  type: list
+  elements: str
+  sample: [eno1]
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -99,11 +117,15 @@ def main():
             'sysfs_root': {'type': 'path', 'default': '/'},
             'procfs_root': {'type': 'path', 'default': '/'},
             'dev_root': {'type': 'path', 'default': '/'},
+            'pfs': {'type': 'list', 'elements': 'str', 'default': []},
         },
         supports_check_mode=True,
     )
     accelerators = discover_accelerators(module.params['sysfs_root'], module.params['procfs_root'], module.params['dev_root'])
-    module.exit_json(changed=False, accelerators=accelerators)
+    sysfs = Sysfs(module.params['sysfs_root'])
+    pfs = {pf: sysfs.resolve_pf(pf) for pf in module.params['pfs']}
+    uplinks = sorted(default_route_interfaces(module.params['procfs_root']))
+    module.exit_json(changed=False, accelerators=accelerators, pfs=pfs, uplinks=uplinks)
 
 
 if __name__ == '__main__':

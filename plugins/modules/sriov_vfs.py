@@ -15,6 +15,8 @@ description:
   - Waits, by polling the real state with a timeout (no fixed sleep), until the PF lists exactly
     O(num_vfs) C(virtfnN) functions and, with O(wait_for_netdevs), until every VF has its netdev.
   - Returns the VFs (index, PCI address, netdev).
+  - A PF that already has O(num_vfs) VFs is not touched and not waited on, even when its VF netdevs are not
+    visible (moved into a container's network namespace).
 version_added: 0.1.0
 author: OpenKasugai all-in-one maintainers
 options:
@@ -195,9 +197,7 @@ def main():
         result['diff'] = {'before': {'num_vfs': before}, 'after': {'num_vfs': wanted},
                           'before_header': f"{state['pci_address']}/sriov_numvfs", 'after_header': f"{state['pci_address']}/sriov_numvfs"}
     if not changed or module.check_mode:
-        if not changed and params['wait_for_netdevs'] and wanted and not all(vf['netdev'] for vf in state['vfs']):
-            # VFs exist but a driver is still probing: wait like after a write
-            result['vfs'] = _wait(module, sysfs, state['pci_address'], wanted, True, time.monotonic() + params['timeout'])
+        # No wait here: VFs already there may have their netdevs in a kind node's netns (not visible from the host)
         module.exit_json(**result)
 
     deadline = time.monotonic() + params['timeout']

@@ -93,3 +93,13 @@ def test_real_sysfs():
     for nic in acc['nics']:
         for netdev in nic['netdevs']:
             assert os.path.exists(os.path.join('/sys/class/net', netdev))
+
+
+def test_resolves_pfs_and_uplinks(tmp_path):
+    fake = FakeSys(tmp_path).build_lab_machine()
+    failed, result = run_module(accelerator_info.main, {'sysfs_root': fake.root, 'procfs_root': fake.root, 'pfs': ['ens1f0', 'af:00.0', 'ens9']})
+    assert not failed
+    assert result['pfs']['ens1f0']['pci_address'] == '0000:3b:00.0'
+    assert result['pfs']['af:00.0']['netdev'] == 'ens2f0'
+    assert result['pfs']['ens9'] is None
+    assert result['uplinks'] == ['eno1']

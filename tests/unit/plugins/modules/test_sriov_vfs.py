@@ -11,6 +11,7 @@ exercises the module's wait.
 """
 
 import os
+import shutil
 import sys
 import time
 
@@ -127,3 +128,16 @@ def test_no_netdev_wait_when_disabled(tmp_path):
         assert not failed and [vf['netdev'] for vf in result['vfs']] == [None, None]
     finally:
         kernel.stop()
+
+
+def test_unchanged_pf_is_not_waited_on_when_vf_netdevs_are_elsewhere(host):
+    """VF netdevs moved into a node's netns vanish from the host's view: a re-run must not wait for them."""
+    fake, _kernel = host
+    assert not _run(fake, 'ens1f0', 2)[0]
+    for vf in Sysfs(fake.root).vfs('0000:3b:00.0'):
+        os.unlink(os.path.join(fake.sys, 'class', 'net', vf['netdev']))
+        shutil.rmtree(os.path.join(fake.device_dir(vf['pci_address']), 'net', vf['netdev']))
+    assert [vf['netdev'] for vf in Sysfs(fake.root).vfs('0000:3b:00.0')] == [None, None]
+    start = time.monotonic()
+    failed, result = _run(fake, 'ens1f0', 2, timeout=5)
+    assert not failed and result['changed'] is False and time.monotonic() - start < 1
