@@ -343,7 +343,7 @@ class BuildahImage:
 
     def build(self, context, containerfile, digest):
         p = self.params
-        cmd = ['bud', '--pull={}'.format(PULL_POLICY[p['pull']]), '--label', f'{INPUT_DIGEST_LABEL}={digest}']
+        cmd = ['bud', '--force-rm', '--pull={}'.format(PULL_POLICY[p['pull']]), '--label', f'{INPUT_DIGEST_LABEL}={digest}']
         cmd.append('--layers' if p['layers'] else '--layers=false')
         cmd += self.registry_args()
         cmd += ['-f', containerfile]

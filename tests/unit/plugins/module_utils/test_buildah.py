@@ -1,0 +1,190 @@
+"""Unit tests of plugins/module_utils/buildah.py's pure functions.
+
+Real: files on disk (tmp_path) for the input digest and ignore rules. Fake: nothing; no CLI is
+run here (tests/unit/plugins/modules/test_buildah_image.py drives the real buildah).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import buildah as b
+
+
+# -- versions ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1.28.2", (1, 28, 2)),
+    ("buildah version 1.28.2 (image-spec 1.1.0-rc2, runtime-spec 1.0.2-dev)", (1, 28, 2)),
+    ("skopeo version 1.9.3", (1, 9, 3)),
+    ("1.4", (1, 4, 0)),
+])
+def test_parse_version(text, expected):
+    assert b.parse_version(text) == expected
+
+
+def test_version_compare_is_numeric_not_lexical():
+    assert b.version_at_least("1.28.2", "1.23")
+    assert b.version_at_least("1.100.0", "1.23")
+    assert not b.version_at_least("1.9.3", "1.23")
+    with pytest.raises(ValueError):
+        b.parse_version("unknown")
+
+
+# -- references -------------------------------------------------------------------------------
+@pytest.mark.parametrize(("ref", "expected"), [
+    ("cpufunc_sidecar", "localhost/cpufunc_sidecar:latest"),
+    ("cpufunc_sidecar:1.0", "localhost/cpufunc_sidecar:1.0"),
+    ("localhost/rcv_video_tool:1.0.0", "localhost/rcv_video_tool:1.0.0"),
+    ("harbor.example.com/openkasugai/gpufunc_dsa", "harbor.example.com/openkasugai/gpufunc_dsa:latest"),
+    ("localhost:5000/p/x:2", "localhost:5000/p/x:2"),
+    ("library/ubuntu:24.04", "localhost/library/ubuntu:24.04"),
+])
+def test_normalize_reference(ref, expected):
+    assert b.normalize_reference(ref) == expected
+
+
+def test_normalize_reference_rejects_upper_case():
+    with pytest.raises(ValueError, match="not a valid image reference"):
+        b.normalize_reference("Harbor/Upper:1")
+
+
+def test_registry_of():
+    assert b.registry_of("localhost:5000/p/x:2") == "localhost:5000"
+    assert b.registry_of("harbor.example.com/p/x:2") == "harbor.example.com"
+    assert b.registry_of("x:2") is None
+
+
+# -- ignore files -----------------------------------------------------------------------------
+@pytest.mark.parametrize(("patterns", "path", "ignored"), [
+    ("*.log", "build.log", True),
+    ("*.log", "sub/build.log", False),           # docker: * does not cross directories
+    ("**/*.log", "sub/deeper/build.log", True),
+    ("notes/", "notes/readme.md", True),          # a matching directory excludes its contents
+    ("notes", "notes/a/b.txt", True),
+    ("/build", "build/out.o", True),              # leading slash is the context root
+    ("*.md\n!README.md", "README.md", False),     # last match wins
+    ("*.md\n!README.md", "other.md", True),
+    ("docs\n!docs/keep.txt", "docs/keep.txt", False),
+    ("# comment\n\n  ", "anything", False),
+    ("file?.txt", "file1.txt", True),
+    ("file[0-9].txt", "filex.txt", False),
+])
+def test_ignore_rules(patterns, path, ignored):
+    assert b.is_ignored(path, b.parse_ignore(patterns)) is ignored
+
+
+# -- Containerfile ----------------------------------------------------------------------------
+def test_base_images_multi_stage_args_and_copy_from():
+    text = (
+        "# syntax comment\n"
+        "ARG GO=1.22\n"
+        "ARG BASE\n"
+        "FROM golang:${GO} as builder\n"
+        "RUN go build \\\n"
+        "    -o /x .\n"
+        "FROM --platform=linux/amd64 ${BASE:-ubuntu:24.04}\n"
+        "COPY --from=builder /x /x\n"
+        "COPY --from=localhost/tools:1 /bin/t /t\n"
+        "FROM scratch AS final\n"
+        "COPY --from=1 /x /x\n"
+    )
+    assert b.base_images(text) == ["golang:1.22", "ubuntu:24.04", "localhost/tools:1"]
+    assert b.base_images(text, {"GO": "1.23", "BASE": "mirror/ubuntu:22.04"}) == \
+        ["golang:1.23", "mirror/ubuntu:22.04", "localhost/tools:1"]
+
+
+def test_find_containerfile(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    assert b.find_containerfile(str(tmp_path)) == str(tmp_path / "Dockerfile")
+    (tmp_path / "Containerfile").write_text("FROM scratch\n")
+    assert b.find_containerfile(str(tmp_path)) == str(tmp_path / "Containerfile")
+    assert b.find_containerfile(str(tmp_path), "build/Dockerfile") == str(tmp_path / "build" / "Dockerfile")
+    assert b.find_containerfile(str(tmp_path), "/abs/Dockerfile") == "/abs/Dockerfile"
+
+
+# -- input digest -----------------------------------------------------------------------------
+@pytest.fixture
+def ctx(tmp_path):
+    root = tmp_path / "ctx"
+    (root / "src").mkdir(parents=True)
+    (root / "Containerfile").write_text("FROM scratch\nCOPY . /\n")
+    (root / "src" / "main.go").write_text("package main\n")
+    (root / "run.sh").write_text("#!/bin/sh\n")
+    (root / ".dockerignore").write_text("tmp/\n")
+    return root
+
+
+def digest(root, **kw):
+    return b.input_digest(str(root), str(root / "Containerfile"), **kw)
+
+
+def test_digest_is_stable_and_ignores_timestamps(ctx):
+    first = digest(ctx)
+    assert first.startswith("sha256:") and len(first) == 71
+    os.utime(ctx / "src" / "main.go", (1, 1))
+    assert digest(ctx) == first
+
+
+def test_digest_follows_every_input(ctx):
+    base = digest(ctx)
+    seen = {base}
+
+    def changed(**kw):
+        value = digest(ctx, **kw)
+        assert value not in seen
+        seen.add(value)
+
+    changed(build_args={"A": "1"})
+    changed(build_args={"A": "2"})
+    changed(target="builder")
+    changed(bases={"localhost/rcv_video_tool:1.0.0": "sha256:aaa"})
+    changed(bases={"localhost/rcv_video_tool:1.0.0": "sha256:bbb"})
+    (ctx / "src" / "main.go").write_text("package main // edited\n")
+    changed()
+    os.chmod(ctx / "run.sh", 0o755)
+    changed()
+    (ctx / "src" / "new.txt").write_text("")
+    changed()
+    (ctx / "empty").mkdir()
+    changed()
+    os.symlink("src/main.go", ctx / "link")
+    changed()
+    (ctx / "Containerfile").write_text("FROM scratch\nCOPY . /app/\n")
+    changed()
+
+
+def test_digest_respects_ignore_file_and_prefers_containerignore(ctx):
+    base = digest(ctx)
+    (ctx / "tmp").mkdir()
+    (ctx / "tmp" / "scratch.bin").write_bytes(b"\0" * 10)
+    assert digest(ctx) == base
+    # .containerignore wins over .dockerignore, as in buildah: tmp/ counts again
+    (ctx / ".containerignore").write_text("*.none\n")
+    assert digest(ctx) != base
+
+
+def test_containerfile_outside_the_context_counts(tmp_path, ctx):
+    outside = tmp_path / "Containerfile.outside"
+    outside.write_text("FROM scratch\n")
+    one = b.input_digest(str(ctx), str(outside))
+    outside.write_text("FROM scratch\nLABEL x=1\n")
+    assert b.input_digest(str(ctx), str(outside)) != one
+
+
+# -- error text -------------------------------------------------------------------------------
+def test_last_error_line_picks_the_tools_error():
+    err = ("STEP 1/2: FROM scratch\n"
+           "Error: building at STEP \"COPY not-there.txt /\": checking on sources under \"/ctx\": "
+           "copier: stat: \"/not-there.txt\": no such file or directory\n")
+    assert b.last_error_line(err).startswith("Error: building at STEP")
+    fatal = 'time="x" level=fatal msg="Error parsing image name \\"docker://r/x:1\\": x509: certificate signed by unknown authority"\n'
+    assert b.last_error_line(fatal) == 'Error parsing image name "docker://r/x:1": x509: certificate signed by unknown authority'
+    assert b.last_error_line("", "only stdout\n") == "only stdout"
+
+
+def test_labels_of_inspect_reads_buildah_and_skopeo_shapes():
+    assert b.labels_of_inspect({"Labels": {"a": "1"}}) == {"a": "1"}
+    assert b.labels_of_inspect({"OCIv1": {"config": {"Labels": {"b": "2"}}}}) == {"b": "2"}
+    assert b.labels_of_inspect({"OCIv1": {"config": {}}, "Docker": {"config": {"Labels": {"c": "3"}}}}) == {"c": "3"}
+    assert b.labels_of_inspect(None) == {}
