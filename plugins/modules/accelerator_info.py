@@ -107,6 +107,8 @@ uplinks:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import (
+    Sysfs,
+    default_route_interfaces,
     discover_accelerators,
 )
 
