@@ -51,31 +51,39 @@ class NetnsError(Exception):
 
 
 class Tools:
-    """Where the binaries and the fake-able roots are."""
+    """Where the binaries and the fake-able roots are.
 
-    def __init__(self, run, ip_path='ip', nsenter_path='nsenter', procfs_root='/', sysfs_root='/', host_pid=None):
+    ``pid=None`` means the host namespace: the one this process runs in (the module and the keeper
+    run on the host; PID 1 may not be readable, e.g. under a sandbox). Target namespaces are
+    ``<procfs_root>/proc/<pid>/ns/net``; moves name namespaces by path, never by PID, so a caller in
+    another PID namespace (the keeper in a container sharing the host netns, with the host's
+    ``/proc`` under ``procfs_root``) works too.
+    """
+
+    def __init__(self, run, ip_path='ip', nsenter_path='nsenter', procfs_root='/', sysfs_root='/'):
         """``procfs_root``/``sysfs_root``: the root under which ``proc/`` and ``sys/`` are (``/`` on a host)."""
         self.run = run
-        self.host_pid = host_pid or os.getpid()
         self.ip = ip_path
         self.nsenter = nsenter_path
         self.procfs_root = procfs_root or '/'
         self.sysfs_root = sysfs_root or '/'
+        # our own namespace, named so that a process in another netns (nsenter'd ip) reaches it
+        self.host_ref = '/proc/%d/ns/net' % os.getpid()
 
     def netns_file(self, pid):
         return os.path.join(self.procfs_root, 'proc', str(pid), 'ns', 'net')
 
-    def same_netns(self, pid, other='self'):
+    def is_host_netns(self, pid):
         try:
             a = os.stat(self.netns_file(pid))
-            b = os.stat(self.netns_file(other))
+            b = os.stat('/proc/self/ns/net')
         except OSError:
             return False
         return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
     def ip_argv(self, pid, args):
-        """argv running ``ip args`` inside the network namespace of ``pid``."""
-        if self.same_netns(pid):
+        """argv running ``ip args`` in the namespace of ``pid`` (None: the host's, no nsenter)."""
+        if pid is None:
             return [self.ip] + list(args)
         return [self.nsenter, '--net=%s' % self.netns_file(pid), self.ip] + list(args)
 
@@ -86,20 +94,20 @@ class Tools:
                              cmd=argv, rc=rc, stdout=out, stderr=err)
         return out
 
-    def links(self, pid):
-        """The links of the namespace of ``pid`` as normalized dicts (see ``normalize_links``)."""
-        if not os.path.exists(self.netns_file(pid)):
+    def links(self, pid=None):
+        """The links of the namespace of ``pid`` (None: the host) as normalized dicts (see ``normalize_links``)."""
+        if pid is not None and not os.path.exists(self.netns_file(pid)):
             raise NetnsError('process %s does not exist: no network namespace at %s' % (pid, self.netns_file(pid)))
         argv = self.ip_argv(pid, ['-details', '-json', 'addr', 'show'])
-        out = self._run(argv, what='reading links of the netns of PID %s' % pid)
+        out = self._run(argv, what='reading the links of the %s netns' % ('host' if pid is None else 'PID %s' % pid))
         return normalize_links(parse_json(out, argv))
 
     def batch(self, pid, lines):
-        """Run ``ip`` commands (without the leading ``ip``) in the namespace of ``pid``, in one process."""
+        """Run ``ip`` commands (without the leading ``ip``) in the namespace of ``pid`` (None: host), in one process."""
         if not lines:
             return
         argv = self.ip_argv(pid, ['-batch', '-'])
-        self._run(argv, data='\n'.join(lines) + '\n', what='ip -batch in the netns of PID %s' % pid)
+        self._run(argv, data='\n'.join(lines) + '\n', what='ip -batch in the %s netns' % ('host' if pid is None else 'PID %s' % pid))
 
 
 def parse_json(text, argv=None):
@@ -269,13 +277,12 @@ def resolve(sel, host_links, ns_links, sysfs_root='/'):
     return wanted, missing
 
 
-def plan(sel, wanted, pid, state, host_links, ns_links, host_default=(), ns_default=(), host_pid=None):
+def plan(sel, wanted, target_ref, state, host_links, ns_links, host_default=(), ns_default=(), host_ref='/proc/1/ns/net'):
     """The ``ip -batch`` lines for the host and the target namespace, and a per-device report.
 
     Raises NetnsError for requests that must not run: a default-route interface, a name clash.
     """
     host_lines, ns_lines, devices = [], [], []
-    host_pid = host_pid or os.getpid()
     host_names = {link['ifname'] for link in host_links}
     ns_names = {link['ifname'] for link in ns_links}
     inverse_rename = {v: k for k, v in sel.rename.items()}
@@ -301,7 +308,7 @@ def plan(sel, wanted, pid, state, host_links, ns_links, host_default=(), ns_defa
                 if final in ns_names:
                     raise NetnsError('the container already has a netdev named %s: give %s another name with rename'
                                      % (final, name))
-                host_lines.append('link set dev %s netns %s%s' % (name, pid, ' name %s' % final if final != name else ''))
+                host_lines.append('link set dev %s netns %s%s' % (name, target_ref, ' name %s' % final if final != name else ''))
                 report['actions'].append('move' + (' as %s' % final if final != name else ''))
                 ns_names.add(final)
                 have, up = [], False
@@ -327,7 +334,7 @@ def plan(sel, wanted, pid, state, host_links, ns_links, host_default=(), ns_defa
                 if back in host_names:
                     raise NetnsError('the host already has a netdev named %s: cannot return %s from the container'
                                      % (back, name))
-                ns_lines.append('link set dev %s netns %s%s' % (name, host_pid, ' name %s' % back if back != name else ''))
+                ns_lines.append('link set dev %s netns %s%s' % (name, host_ref, ' name %s' % back if back != name else ''))
                 report['actions'].append('return to host' + (' as %s' % back if back != name else ''))
                 host_names.add(back)
                 name = back
@@ -338,28 +345,28 @@ def plan(sel, wanted, pid, state, host_links, ns_links, host_default=(), ns_defa
 def apply(tools, pid, host_lines, ns_lines, state):
     """Run a plan: for ``present`` the host moves come first, for ``absent`` the container's lines carry the moves."""
     if state == 'present':
-        tools.batch(tools.host_pid, host_lines)
+        tools.batch(None, host_lines)
         tools.batch(pid, ns_lines)
     else:
         tools.batch(pid, ns_lines)
-        tools.batch(tools.host_pid, host_lines)
+        tools.batch(None, host_lines)
 
 
 def ensure(tools, sel, pid, state='present', check_mode=False):
     """Read, plan and (unless check_mode) apply. Returns (changed, devices, missing)."""
     if sel.is_empty():
         raise NetnsError('nothing selected: give names, regex, pf or pci_addresses')
-    if tools.same_netns(pid, tools.host_pid):
+    if tools.is_host_netns(pid):
         raise NetnsError('PID %s shares the network namespace of the host (a --network host container?): '
                          'nothing can be attached to it' % pid)
-    host_links = tools.links(tools.host_pid)
+    host_links = tools.links(None)
     ns_links = tools.links(pid)
     wanted, missing = resolve(sel, host_links, ns_links, tools.sysfs_root)
     if missing and not sel.allow_missing:
         raise NetnsError('not found in the host nor in the netns of PID %s: %s' % (pid, ', '.join(missing)))
     host_default = default_route_interfaces(tools.procfs_root)
     ns_default = default_route_interfaces(tools.procfs_root, pid)
-    host_lines, ns_lines, devices = plan(sel, wanted, pid, state, host_links, ns_links, host_default, ns_default, tools.host_pid)
+    host_lines, ns_lines, devices = plan(sel, wanted, tools.netns_file(pid), state, host_links, ns_links, host_default, ns_default, tools.host_ref)
     changed = bool(host_lines or ns_lines)
     if changed and not check_mode:
         apply(tools, pid, host_lines, ns_lines, state)

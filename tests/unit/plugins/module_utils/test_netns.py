@@ -104,31 +104,31 @@ def test_plan_present_moves_renames_addresses_and_is_idempotent():
     sel = netns.Selection(names=['a', 'b'], rename={'b': 'net1'}, addresses={'a': '10.0.0.1/24', 'net1': ['10.0.1.1/24']})
     host = netns.normalize_links([link('a'), link('b')])
     wanted, _ = netns.resolve(sel, host, [], '/')
-    hl, nl, devices = netns.plan(sel, wanted, 77, 'present', host, [], host_pid=5)
+    hl, nl, devices = netns.plan(sel, wanted, 77, 'present', host, [], host_ref=5)
     assert hl == ['link set dev a netns 77', 'link set dev b netns 77 name net1']
     assert nl == ['addr replace 10.0.0.1/24 dev a', 'link set dev a up', 'addr replace 10.0.1.1/24 dev net1', 'link set dev net1 up']
     assert [d['after'] for d in devices] == ['target', 'target']
     # the state after those lines: nothing to do
     ns = netns.normalize_links([link('a', up=True, addrs=['10.0.0.1/24']), link('net1', up=True, addrs=['10.0.1.1/24'])])
     wanted, _ = netns.resolve(sel, [], ns, '/')
-    assert netns.plan(sel, wanted, 77, 'present', [], ns, host_pid=5)[:2] == ([], [])
+    assert netns.plan(sel, wanted, 77, 'present', [], ns, host_ref=5)[:2] == ([], [])
     # a lost address and a downed link are repaired in place
     ns = netns.normalize_links([link('a', up=False, addrs=[]), link('net1', up=True, addrs=['10.0.1.1/24'])])
     wanted, _ = netns.resolve(sel, [], ns, '/')
-    assert netns.plan(sel, wanted, 77, 'present', [], ns, host_pid=5)[:2] == ([], ['addr replace 10.0.0.1/24 dev a', 'link set dev a up'])
+    assert netns.plan(sel, wanted, 77, 'present', [], ns, host_ref=5)[:2] == ([], ['addr replace 10.0.0.1/24 dev a', 'link set dev a up'])
 
 
 def test_plan_absent_returns_with_original_name():
     sel = netns.Selection(names=['a', 'b'], rename={'b': 'net1'})
     ns = netns.normalize_links([link('a', up=True), link('net1', up=True)])
     wanted, _ = netns.resolve(sel, [], ns, '/')
-    hl, nl, devices = netns.plan(sel, wanted, 77, 'absent', [], ns, host_pid=5)
+    hl, nl, devices = netns.plan(sel, wanted, 77, 'absent', [], ns, host_ref=5)
     assert hl == [] and nl == ['link set dev a netns 5', 'link set dev net1 netns 5 name b']
     assert [d['name'] for d in devices] == ['a', 'b']
     # already back: nothing to do
     host = netns.normalize_links([link('a'), link('b')])
     wanted, _ = netns.resolve(sel, host, [], '/')
-    assert netns.plan(sel, wanted, 77, 'absent', host, [], host_pid=5)[:2] == ([], [])
+    assert netns.plan(sel, wanted, 77, 'absent', host, [], host_ref=5)[:2] == ([], [])
 
 
 def test_plan_refuses_default_route_and_name_clashes():
@@ -181,14 +181,14 @@ def test_real_attach_idempotent_check_and_return(node):
     sel = netns.Selection(names=veths, rename={veths[1]: 'net1'}, addresses={veths[0]: '10.66.0.1/24', 'net1': '10.66.1.1/24'})
     changed, devices, _ = netns.ensure(tools, sel, pid, check_mode=True)
     assert changed and {d['after'] for d in devices} == {'target'}
-    assert {x['ifname'] for x in tools.links(tools.host_pid)} >= set(veths), 'check mode moved something'
+    assert {x['ifname'] for x in tools.links(None)} >= set(veths), 'check mode moved something'
     assert netns.ensure(tools, sel, pid)[0] is True
     inside = {x['ifname']: x for x in tools.links(pid)}
     assert inside[veths[0]]['addresses'] == ['10.66.0.1/24'] and inside[veths[0]]['up']
     assert inside['net1']['addresses'] == ['10.66.1.1/24']
     assert netns.ensure(tools, sel, pid)[0] is False
     assert netns.ensure(tools, sel, pid, state='absent')[0] is True
-    host = {x['ifname'] for x in tools.links(tools.host_pid)}
+    host = {x['ifname'] for x in tools.links(None)}
     assert set(veths) <= host and 'net1' not in host
     assert netns.ensure(tools, sel, pid, state='absent')[0] is False
 
@@ -200,4 +200,4 @@ def test_real_refuses_host_default_route_interface(node):
         pytest.skip('this host has no default route')
     with pytest.raises(netns.NetnsError, match='default route of the host'):
         netns.ensure(netns.Tools(_run), netns.Selection(names=sorted(uplinks)[:1]), pid, check_mode=False)
-    assert sorted(uplinks)[0] in {x['ifname'] for x in netns.Tools(_run).links(os.getpid())}
+    assert sorted(uplinks)[0] in {x['ifname'] for x in netns.Tools(_run).links(None)}
