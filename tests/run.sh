@@ -4,7 +4,7 @@
 # summary with the time each stage took. Exit status: 0 only if all passed.
 #
 #   tests/run.sh                 # everything
-#   tests/run.sh lint unit       # only these stages
+#   tests/run.sh lint unit       # only these stages (setup lint ruff sanity unit integration molecule)
 #   OKL_MOLECULE_SCENARIOS="preflight host" tests/run.sh molecule
 set -uo pipefail
 
@@ -27,7 +27,7 @@ stage() {  # stage NAME COMMAND...
 }
 
 wanted() { [[ $# -eq 0 ]] || [[ " $selected " == *" $1 "* ]]; }
-selected="${*:-setup lint ruff sanity unit molecule}"
+selected="${*:-setup lint ruff sanity unit integration molecule}"
 
 stage setup bash tests/bed/setup.sh
 [[ ${results[0]} -eq 0 ]] || { echo "machine setup failed: nothing else can run"; exit 1; }
@@ -74,7 +74,8 @@ for s in $selected; do
     lint) stage ansible-lint ansible-lint --profile production ;;
     ruff) stage ruff ruff check plugins tests ;;
     sanity) stage ansible-test-sanity sanity ;;
-    unit) stage pytest python -m pytest -q tests/unit ;;
+    unit) stage pytest-unit python -m pytest -q tests/unit ;;
+    integration) stage pytest-integration python -m pytest -q tests/integration ;;
     molecule) stage molecule molecule_all ;;
     *) echo "unknown stage $s"; exit 2 ;;
   esac
