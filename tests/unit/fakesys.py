@@ -227,13 +227,15 @@ class FakeSys:
         return self
 
     def apply_spec(self, spec):
-        """Build from a JSON-able spec: {"machine": "lab"} and/or {"pfs": [...], "gpus": [...], "modules": [...]}."""
+        """Build from a JSON-able spec: {"machine": "lab", "numvfs": {addr: n}, "nvidia_modules": true, ...}."""
         if spec.get('machine') == 'lab':
             self.build_lab_machine(spec.get('totalvfs', 8))
         for pf in spec.get('pfs', []):
             self.add_connectx5_pf(pf['address'], pf['netdev'], pf.get('totalvfs', 8), pf.get('numvfs', 0))
         for gpu in spec.get('gpus', []):
             self.add_nvidia_gpu(gpu['address'], gpu.get('minor', 0))
+        for address, count in spec.get('numvfs', {}).items():
+            materialize_vfs(self.root, address, count)
         if spec.get('nvidia_modules'):
             self.add_nvidia_modules()
         if 'default_route' in spec:
