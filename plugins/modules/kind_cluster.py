@@ -1,0 +1,269 @@
+#!/usr/bin/python
+# Copyright: OpenKasugai all-in-one maintainers
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r"""
+module: kind_cluster
+short_description: Create, keep or delete a kind cluster from a kind config, idempotently
+description:
+  - Creates a kind cluster from a kind C(v1alpha4) Cluster config given as a mapping, deletes it, and exports its
+    kubeconfig to a file of its own (never to C(~/.kube/config)).
+  - The sha256 of the canonical JSON of the config (its fingerprint) and the config itself are written into the
+    control-plane container at C(/kind/openkasugai-lab.json) when the cluster is created. That copy lives and dies
+    with the cluster (a state file on the host could outlive a cluster deleted with C(kind delete), or be missing
+    for a cluster that exists), and it survives node restarts.
+  - Same config -> no change. Another config -> the module fails and shows the difference, unless O(recreate=true),
+    which deletes and creates the cluster again. A cluster of that name that this module did not create (no
+    fingerprint) is treated the same way.
+version_added: 0.1.0
+author: OpenKasugai all-in-one maintainers
+requirements:
+  - kind 0.20.0 or later
+  - the docker CLI
+options:
+  name:
+    description: Name of the cluster (kind's C(--name)); its nodes are C(<name>-control-plane), C(<name>-worker), ...
+    type: str
+    required: true
+  config:
+    description:
+      - The kind Cluster config (C(kind), C(apiVersion), C(nodes), C(networking), ...). Its C(name), when given, must
+        equal O(name). Required with O(state=present).
+    type: dict
+  state:
+    description: C(present) creates the cluster when missing; C(absent) deletes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  recreate:
+    description: Delete and create again a cluster whose config differs from O(config).
+    type: bool
+    default: false
+  kind_path:
+    description: The kind binary (a path, or a name looked up in PATH).
+    type: str
+    default: kind
+  docker_path:
+    description: The docker CLI.
+    type: str
+    default: docker
+  kubeconfig:
+    description: Write the cluster's kubeconfig to this file (mode 0600) and keep it current; nothing is written when unset.
+    type: path
+  wait:
+    description: How long C(kind create cluster --wait) waits for the control plane to be ready (a Go duration, C(5m)).
+    type: str
+  docker_network:
+    description: Docker network for the nodes (kind's C(KIND_EXPERIMENTAL_DOCKER_NETWORK)); create it beforehand.
+    type: str
+attributes:
+  check_mode:
+    support: full
+    description: Reports what it would create, delete or write.
+  diff_mode:
+    support: full
+    description: Shows the running cluster's config against O(config).
+  idempotent:
+    support: full
+    description: Same config, same cluster; the kubeconfig file is written only when its content differs.
+"""
+
+EXAMPLES = r"""
+- name: Create the lab cluster
+  openkasugai.all_in_one.kind_cluster:
+    name: kasugai
+    config:
+      kind: Cluster
+      apiVersion: kind.x-k8s.io/v1alpha4
+      nodes:
+        - {role: control-plane, image: "kindest/node:v1.32.2"}
+        - {role: worker, image: "kindest/node:v1.32.2"}
+    kubeconfig: /var/lib/openkasugai-lab/kasugai/kubeconfig
+    docker_network: kind-kasugai
+    wait: 5m
+
+- name: Delete it
+  openkasugai.all_in_one.kind_cluster:
+    name: kasugai
+    state: absent
+"""
+
+RETURN = r"""
+fingerprint:
+  description: sha256 of the canonical JSON of the cluster's config.
+  returned: when state is present
+  type: str
+  sample: sha256:9f2c...
+kubeconfig:
+  description: The kubeconfig file written (null when O(kubeconfig) is unset).
+  returned: always
+  type: str
+  sample: /var/lib/openkasugai-lab/kasugai/kubeconfig
+actions:
+  description: What was (or in check mode would be) done, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [create, write kubeconfig]
+nodes:
+  description: The node containers (empty in check mode before creation, and after deletion).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: Container name., type: str}
+    role: {description: kind role (control-plane or worker)., type: str}
+    id: {description: Container ID., type: str}
+    pid: {description: PID of the container's init (its network namespace is /proc/<pid>/ns/net)., type: int}
+    running: {description: Whether the container runs., type: bool}
+    image: {description: Node image., type: str}
+    addresses: {description: Addresses on docker networks, each {network, address}., type: list, elements: dict}
+  sample:
+    - {name: kasugai-worker, role: worker, id: 4f3c..., pid: 4242, running: true, image: "kindest/node:v1.32.2",
+       addresses: [{network: kind-kasugai, address: 172.30.0.3}]}
+"""
+
+import json
+import os
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kind_config as kc
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kind import FINGERPRINT_PATH, Kind, KindError
+
+
+def read_stored(run, docker, container):
+    """The {fingerprint, config} written into the control plane at creation, or None."""
+    rc, out, _err = run(docker_cli.exec_argv(container, ['cat', FINGERPRINT_PATH], docker=docker))
+    if rc != 0:
+        return None
+    try:
+        data = json.loads(out)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and 'fingerprint' in data else None
+
+
+def node_summaries(run, kind, docker, name):
+    names = kind.nodes(name)
+    objs = docker_cli.inspect(run, names, docker=docker)
+    return sorted((docker_cli.container_summary(objs[n]) for n in names if n in objs), key=lambda s: s['name'])
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type='str', required=True),
+            config=dict(type='dict'),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            recreate=dict(type='bool', default=False),
+            kind_path=dict(type='str', default='kind'),
+            docker_path=dict(type='str', default='docker'),
+            kubeconfig=dict(type='path'),
+            wait=dict(type='str'),
+            docker_network=dict(type='str'),
+        ),
+        required_if=[('state', 'present', ('config',))],
+        supports_check_mode=True,
+    )
+    p = module.params
+    name = p['name']
+
+    def run(argv, data=None, environ_update=None):
+        return module.run_command(argv, data=data, environ_update=environ_update or {})
+
+    binary = p['kind_path'] if os.sep in p['kind_path'] else module.get_bin_path(p['kind_path'])
+    if not binary or not os.access(binary, os.X_OK):
+        module.fail_json(msg='kind binary %r not found: install kind (the host role does) or set kind_path' % p['kind_path'])
+    docker = p['docker_path']
+    kind = Kind(run, binary)
+    result = dict(changed=False, actions=[], nodes=[], kubeconfig=p['kubeconfig'])
+    try:
+        kind.version()
+        exists = name in kind.clusters()
+        tmpdir = tempfile.mkdtemp(prefix='kind-cluster-', dir=module.tmpdir)
+        scratch_kubeconfig = os.path.join(tmpdir, 'kubeconfig')  # kind writes here, not into ~/.kube/config
+
+        if p['state'] == 'absent':
+            if exists:
+                result['actions'].append('delete')
+                if not module.check_mode:
+                    kind.delete(name, scratch_kubeconfig)
+            if p['kubeconfig'] and os.path.exists(p['kubeconfig']):
+                result['actions'].append('remove kubeconfig')
+                if not module.check_mode:
+                    os.unlink(p['kubeconfig'])
+            result['changed'] = bool(result['actions'])
+            if module._diff:
+                result['diff'] = {'before': 'cluster %s exists\n' % name if exists else '', 'after': ''}
+            module.exit_json(**result)
+
+        config = kc.with_name(p['config'], name)
+        problems = kc.validate(config, name)
+        if problems:
+            module.fail_json(msg='invalid kind config: ' + '; '.join(problems), problems=problems)
+        wanted = kc.fingerprint(config)
+        result['fingerprint'] = wanted
+        stored = None
+        if exists:
+            stored = read_stored(run, docker, name + '-control-plane')
+        before = stored['config'] if stored else None
+        if module._diff:
+            result['diff'] = {'before': kc.pretty(before) if before is not None else ('' if not exists else 'cluster %s (config unknown)\n' % name),
+                              'after': kc.pretty(config)}
+        if exists and (stored is None or stored['fingerprint'] != wanted):
+            why = ('cluster %s exists but was not created by this module (no %s in %s-control-plane)'
+                   % (name, FINGERPRINT_PATH, name)) if stored is None else \
+                'cluster %s runs another config than the one asked for:\n%s' % (name, kc.diff(before, config))
+            if not p['recreate']:
+                module.fail_json(msg=why + '\nSet recreate: true to delete and create it again (its workloads are lost).',
+                                 fingerprint=wanted, running_fingerprint=(stored or {}).get('fingerprint'))
+            result['actions'].append('delete')
+            if not module.check_mode:
+                kind.delete(name, scratch_kubeconfig)
+            exists = False
+        if not exists:
+            result['actions'].append('create')
+            if not module.check_mode:
+                config_path = os.path.join(tmpdir, 'kind-config.json')
+                with open(config_path, 'w') as f:
+                    f.write(kc.pretty(config))
+                kind.create(name, config_path, scratch_kubeconfig, wait=p['wait'], network=p['docker_network'])
+                record = json.dumps({'fingerprint': wanted, 'config': config}, sort_keys=True)
+                argv = docker_cli.exec_argv(name + '-control-plane', ['tee', FINGERPRINT_PATH], docker=docker, interactive=True)
+                rc, out, err = run(argv, data=record)
+                if rc != 0:
+                    module.fail_json(msg='cluster created, but its fingerprint could not be stored: %s' % err.strip(),
+                                     cmd=argv, rc=rc, stdout=out, stderr=err)
+
+        if p['kubeconfig'] and not (module.check_mode and 'create' in result['actions']):
+            text = kind.kubeconfig(name)
+            current = None
+            if os.path.exists(p['kubeconfig']):
+                with open(p['kubeconfig']) as f:
+                    current = f.read()
+            if current != text:
+                result['actions'].append('write kubeconfig')
+                if not module.check_mode:
+                    os.makedirs(os.path.dirname(p['kubeconfig']) or '.', mode=0o700, exist_ok=True)
+                    tmp = p['kubeconfig'] + '.tmp'
+                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                    with os.fdopen(fd, 'w') as f:
+                        f.write(text)
+                    os.replace(tmp, p['kubeconfig'])
+        elif p['kubeconfig']:
+            result['actions'].append('write kubeconfig')
+        if not (module.check_mode and 'create' in result['actions']):
+            result['nodes'] = node_summaries(run, kind, docker, name)
+    except KindError as exc:
+        module.fail_json(**exc.as_dict())
+    except docker_cli.DockerError as exc:
+        module.fail_json(**exc.as_dict())
+    result['changed'] = bool(result['actions'])
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

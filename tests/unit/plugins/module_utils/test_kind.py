@@ -1,0 +1,72 @@
+"""Tests of plugins/module_utils/kind.py.
+
+Real: the kind binary (go install sigs.k8s.io/kind@v0.27.0; found through $OKL_KIND, PATH or the test
+cache's go/bin) for `kind version` and `kind get clusters`/`get nodes` parsing; skipped when absent.
+Fake: a tiny shell script standing in for an old kind, to prove the version floor fails clearly.
+"""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kind as kind_mod
+
+
+def find_kind():
+    for candidate in (os.environ.get('OKL_KIND'), shutil.which('kind'),
+                      os.path.join(os.environ.get('OKL_CACHE', '/var/cache/openkasugai-tests'), 'go', 'bin', 'kind')):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def run(argv, data=None, environ_update=None):
+    env = dict(os.environ, **(environ_update or {}))
+    p = subprocess.run(argv, input=data, capture_output=True, text=True, env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+KIND = find_kind()
+needs_kind = pytest.mark.skipif(KIND is None, reason='no kind binary: go install sigs.k8s.io/kind@v0.27.0 (tests/bed/setup.sh)')
+
+
+def test_parse_version_and_names():
+    assert kind_mod.parse_version('kind v0.27.0 go1.26.8 linux/amd64') == (0, 27, 0)
+    assert kind_mod.parse_version('kind version 0.8.1') == (0, 8, 1)
+    assert kind_mod.parse_version('garbage') is None
+    assert kind_mod.parse_names('a\n\nkasugai\n') == ['a', 'kasugai']
+    assert kind_mod.parse_names('No kind clusters found.\n') == []
+    assert kind_mod.parse_names('enabling experimental podman provider\nx\n') == ['x']
+
+
+def test_old_kind_is_refused(tmp_path):
+    fake = tmp_path / 'kind'
+    fake.write_text('#!/bin/sh\necho "kind v0.17.0 go1.19 linux/amd64"\n')
+    fake.chmod(0o755)
+    with pytest.raises(kind_mod.KindError, match='needs kind 0.20.0 or later'):
+        kind_mod.Kind(run, str(fake)).version()
+
+
+def test_failures_carry_the_command(tmp_path):
+    fake = tmp_path / 'kind'
+    fake.write_text('#!/bin/sh\necho "ERROR: boom" >&2\nexit 3\n')
+    fake.chmod(0o755)
+    with pytest.raises(kind_mod.KindError) as exc:
+        kind_mod.Kind(run, str(fake)).clusters()
+    assert exc.value.rc == 3 and exc.value.cmd == [str(fake), 'get', 'clusters'] and 'boom' in exc.value.msg
+
+
+@needs_kind
+def test_real_kind_version():
+    assert kind_mod.Kind(run, KIND).version() >= kind_mod.MIN_VERSION
+
+
+@needs_kind
+def test_real_kind_lists_clusters_and_nodes():
+    k = kind_mod.Kind(run, KIND)
+    clusters = k.clusters()
+    assert isinstance(clusters, list) and all(c and ' ' not in c for c in clusters)
+    assert 'okl-no-such-cluster' not in clusters
+    assert k.nodes('okl-no-such-cluster') == []  # kind prints "No kind nodes found ..." on stderr, rc 0

@@ -1,0 +1,108 @@
+"""Tests of the kind_cluster module, run for real through `ansible localhost -m` (JSON callback).
+
+Real: the kind binary (see test_kind.find_kind), docker. Without a node image nothing is created, so the
+real part here is: check-mode planning against the real `kind get clusters`, absent on a missing cluster,
+config validation, the missing-binary message.
+Skipped with the reason when no node image (kindest/node:* or localhost/okl-node:*) is in docker: the full
+create -> no-op -> drift refused -> recreate in check mode -> delete cycle (test_real_lifecycle).
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+
+
+def find_kind():
+    for candidate in (os.environ.get('OKL_KIND'), shutil.which('kind'),
+                      os.path.join(os.environ.get('OKL_CACHE', '/var/cache/openkasugai-tests'), 'go', 'bin', 'kind')):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+KIND = find_kind()
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
+pytestmark = pytest.mark.skipif(KIND is None, reason='no kind binary: go install sigs.k8s.io/kind@v0.27.0')
+
+
+def module(args, check=False, diff=False):
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='ansible.builtin.json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, '.collection-root'), ANSIBLE_INVENTORY_UNPARSED_WARNING='0',
+               ANSIBLE_LOCALHOST_WARNING='0')
+    argv = ['ansible', 'localhost', '-m', 'openkasugai.all_in_one.kind_cluster', '-a', json.dumps(args)]
+    argv += ['--check'] if check else []
+    argv += ['--diff'] if diff else []
+    p = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT)
+    out = json.loads(p.stdout)
+    return out['plays'][0]['tasks'][0]['hosts']['localhost']
+
+
+def config(image='kindest/node:v1.32.2', workers=1):
+    return {'kind': 'Cluster', 'apiVersion': 'kind.x-k8s.io/v1alpha4',
+            'nodes': [{'role': 'control-plane', 'image': image}] + [{'role': 'worker', 'image': image}] * workers}
+
+
+def test_check_mode_plans_a_create_without_touching_anything():
+    name = 'okl-ut-%s' % uuid.uuid4().hex[:6]
+    r = module({'name': name, 'config': config(), 'kind_path': KIND, 'kubeconfig': '/tmp/%s/kubeconfig' % name}, check=True, diff=True)
+    assert r['changed'] is True and r['actions'] == ['create', 'write kubeconfig']
+    assert r['fingerprint'].startswith('sha256:') and r['nodes'] == []
+    assert '"role": "worker"' in r['diff']['after'] and r['diff']['before'] == ''
+    assert not os.path.exists('/tmp/%s' % name)
+
+
+def test_absent_on_a_missing_cluster_is_no_change():
+    r = module({'name': 'okl-ut-missing', 'state': 'absent', 'kind_path': KIND})
+    assert r['changed'] is False and r['actions'] == [] and not r.get('failed')
+
+
+@pytest.mark.parametrize('bad,message', [
+    ({'kind': 'Cluster', 'apiVersion': 'kind.x-k8s.io/v1alpha3'}, 'config.apiVersion'),
+    (dict(config(), name='other'), "differs from the cluster name"),
+    ({'kind': 'Cluster', 'apiVersion': 'kind.x-k8s.io/v1alpha4', 'nodes': [{'role': 'worker'}]}, 'at least one control-plane'),
+])
+def test_invalid_config_fails_before_anything(bad, message):
+    r = module({'name': 'okl-ut-bad', 'config': bad, 'kind_path': KIND}, check=True)
+    assert r['failed'] and message in r['msg']
+
+
+def test_missing_binary_says_what_to_do():
+    r = module({'name': 'x', 'state': 'absent', 'kind_path': '/nonexistent/kind'})
+    assert r['failed'] and 'set kind_path' in r['msg']
+
+
+def node_image():
+    p = subprocess.run(['docker', 'images', '--format', '{{.Repository}}:{{.Tag}}'], capture_output=True, text=True)
+    for ref in p.stdout.split():
+        if ref.startswith(('kindest/node:', 'localhost/okl-node:')):
+            return ref
+    return None
+
+
+@pytest.mark.skipif(node_image() is None, reason='no kind node image (kindest/node:* or localhost/okl-node:*) in docker: '
+                    'none can be pulled here and the node_image role builds one later')
+def test_real_lifecycle(tmp_path):
+    image = node_image()
+    name = 'okl-ut-%s' % uuid.uuid4().hex[:6]
+    kubeconfig = str(tmp_path / 'kubeconfig')
+    base = {'name': name, 'kind_path': KIND, 'kubeconfig': kubeconfig}
+    try:
+        r = module(dict(base, config=config(image, workers=0), wait='3m'))
+        assert r['changed'] and r['actions'][0] == 'create', r
+        assert os.stat(kubeconfig).st_mode & 0o777 == 0o600
+        assert [n['role'] for n in r['nodes']] == ['control-plane'] and r['nodes'][0]['pid'] > 0
+        again = module(dict(base, config=config(image, workers=0)))
+        assert again['changed'] is False and again['fingerprint'] == r['fingerprint']
+        drift = module(dict(base, config=config(image, workers=1)))
+        assert drift['failed'] and 'recreate: true' in drift['msg'] and '"role": "worker"' in drift['msg']
+        plan = module(dict(base, config=config(image, workers=1), recreate=True), check=True)
+        assert plan['actions'][:2] == ['delete', 'create']
+    finally:
+        gone = module(dict(base, state='absent'))
+        assert gone['actions'][0] == 'delete'
+    assert module(dict(base, state='absent'))['changed'] is False
