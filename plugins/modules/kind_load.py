@@ -1,0 +1,224 @@
+#!/usr/bin/python
+# Copyright: OpenKasugai all-in-one maintainers
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r"""
+module: kind_load
+short_description: Load container images into the nodes of a kind cluster, skipping nodes that hold them
+description:
+  - Loads images from the docker daemon (by name) or from image archives (C(docker save) format) into all or some
+    nodes of a kind cluster, with C(ctr --namespace k8s.io images import) inside each node.
+  - A node is skipped when its containerd already has an image with the same image ID (config digest) under the
+    same name, read with C(crictl images -o json) through C(docker exec). C(kind load) itself always copies.
+version_added: 0.1.0
+author: OpenKasugai all-in-one maintainers
+requirements:
+  - kind 0.20.0 or later and the docker CLI
+options:
+  cluster:
+    description: Name of the kind cluster.
+    type: str
+    required: true
+  images:
+    description: Images in the local docker daemon (C(name:tag)).
+    type: list
+    elements: str
+    default: []
+  archives:
+    description: Image archives in C(docker save) format on the host (their C(manifest.json) gives names and IDs).
+    type: list
+    elements: path
+    default: []
+  nodes:
+    description: Node container names to load into; all nodes of the cluster when empty.
+    type: list
+    elements: str
+    default: []
+  kind_path:
+    description: The kind binary.
+    type: str
+    default: kind
+  docker_path:
+    description: The docker CLI.
+    type: str
+    default: docker
+attributes:
+  check_mode:
+    support: full
+    description: Reads every node and reports which loads it would do.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    description: Nodes that hold the same image ID under the same name are skipped.
+"""
+
+EXAMPLES = r"""
+- name: Load the sample function images into every node
+  openkasugai.all_in_one.kind_load:
+    cluster: kasugai
+    images:
+      - localhost/cpufunc_calcapp:1.0.0
+      - localhost/cpufunc_sidecar:1.0.0
+
+- name: Load an archive into the GPU worker only
+  openkasugai.all_in_one.kind_load:
+    cluster: kasugai
+    archives: [/var/lib/openkasugai-lab/images/gst.tar]
+    nodes: [kasugai-worker]
+"""
+
+RETURN = r"""
+loads:
+  description: One entry per image and node.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    node: {description: Node container., type: str}
+    image: {description: Image name (or archive path)., type: str}
+    id: {description: Image ID (sha256 of its config)., type: str}
+    action: {description: C(loaded), C(would load) (check mode) or C(present)., type: str}
+  sample:
+    - {node: kasugai-worker, image: "localhost/cpufunc_calcapp:1.0.0", id: "sha256:1f2e...", action: loaded}
+"""
+
+import json
+import os
+import tarfile
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kind import Kind, KindError
+
+IMPORT_PATH = '/kind/openkasugai-image-load.tar'
+
+
+def normalize_ref(ref):
+    """containerd's spelling of a reference: docker.io/library/ for short names, :latest when untagged."""
+    name, tag = ref, None
+    if '@' not in ref:
+        last = ref.rsplit('/', 1)[-1]
+        if ':' in last:
+            name, tag = ref.rsplit(':', 1)
+    first = name.split('/', 1)[0]
+    if '/' not in name:
+        name = 'docker.io/library/' + name
+    elif not ('.' in first or ':' in first or first == 'localhost'):
+        name = 'docker.io/' + name
+    return '%s:%s' % (name, tag or 'latest') if '@' not in ref else name
+
+
+def node_images(crictl_json):
+    """``crictl images -o json`` -> {normalized ref: image id}."""
+    data = json.loads(crictl_json or '{}')
+    out = {}
+    for image in data.get('images') or []:
+        for ref in image.get('repoTags') or []:
+            out[normalize_ref(ref)] = image.get('id')
+    return out
+
+
+def archive_images(path):
+    """[(ref, id)] from the manifest.json of a docker-save archive."""
+    with tarfile.open(path) as tar:
+        try:
+            member = tar.extractfile('manifest.json')
+        except KeyError:
+            member = None
+        if member is None:
+            raise ValueError('%s has no manifest.json: not a docker-save archive' % path)
+        manifest = json.load(member)
+    out = []
+    for entry in manifest:
+        config = entry.get('Config', '')
+        digest = 'sha256:' + os.path.basename(config).replace('.json', '')
+        for ref in entry.get('RepoTags') or []:
+            out.append((ref, digest))
+    return out
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            cluster=dict(type='str', required=True),
+            images=dict(type='list', elements='str', default=[]),
+            archives=dict(type='list', elements='path', default=[]),
+            nodes=dict(type='list', elements='str', default=[]),
+            kind_path=dict(type='str', default='kind'),
+            docker_path=dict(type='str', default='docker'),
+        ),
+        required_one_of=[('images', 'archives')],
+        supports_check_mode=True,
+    )
+    p = module.params
+    docker = p['docker_path']
+
+    def run(argv, data=None, environ_update=None):
+        return module.run_command(argv, data=data, environ_update=environ_update or {})
+
+    def must(argv, what):
+        rc, out, err = run(argv)
+        if rc != 0:
+            module.fail_json(msg='%s failed: %s' % (what, (err or out).strip()), cmd=argv, rc=rc, stdout=out, stderr=err)
+        return out
+
+    binary = p['kind_path'] if os.sep in p['kind_path'] else module.get_bin_path(p['kind_path'])
+    if not binary:
+        module.fail_json(msg='kind binary %r not found: install kind or set kind_path' % p['kind_path'])
+    try:
+        all_nodes = Kind(run, binary).nodes(p['cluster'])
+    except KindError as exc:
+        module.fail_json(**exc.as_dict())
+    if not all_nodes:
+        module.fail_json(msg='cluster %s has no nodes: create it first' % p['cluster'])
+    unknown = sorted(set(p['nodes']) - set(all_nodes))
+    if unknown:
+        module.fail_json(msg='not nodes of cluster %s: %s (its nodes: %s)' % (p['cluster'], ', '.join(unknown), ', '.join(all_nodes)))
+    nodes = p['nodes'] or all_nodes
+
+    # (source, ref, id): source is the docker image name or the archive path
+    wanted = []
+    try:
+        local = docker_cli.inspect(run, p['images'], kind='image', docker=docker)
+    except docker_cli.DockerError as exc:
+        module.fail_json(**exc.as_dict())
+    for ref in p['images']:
+        if ref not in local:
+            module.fail_json(msg='image %s is not in the docker daemon: build or pull it first' % ref)
+        wanted.append((ref, ref, local[ref]['Id']))
+    for path in p['archives']:
+        try:
+            wanted += [(path, ref, digest) for ref, digest in archive_images(path)]
+        except (OSError, ValueError, tarfile.TarError) as exc:
+            module.fail_json(msg='cannot read image archive %s: %s' % (path, exc))
+
+    loads = []
+    for node in nodes:
+        have = node_images(must(docker_cli.exec_argv(node, ['crictl', 'images', '-o', 'json'], docker=docker),
+                                'listing the images of %s' % node))
+        missing_sources = []
+        for source, ref, digest in wanted:
+            present = have.get(normalize_ref(ref)) == digest
+            loads.append({'node': node, 'image': ref, 'id': digest,
+                          'action': 'present' if present else ('would load' if module.check_mode else 'loaded')})
+            if not present and source not in missing_sources:
+                missing_sources.append(source)
+        if module.check_mode or not missing_sources:
+            continue
+        for source in missing_sources:
+            if source in p['archives']:
+                archive = source
+            else:
+                archive = os.path.join(module.tmpdir, 'image.tar')
+                must([docker, 'save', '-o', archive, source], 'docker save %s' % source)
+            must([docker, 'cp', archive, '%s:%s' % (node, IMPORT_PATH)], 'copying %s into %s' % (source, node))
+            must(docker_cli.exec_argv(node, ['ctr', '--namespace', 'k8s.io', 'images', 'import', '--all-platforms',
+                                             '--digests', IMPORT_PATH], docker=docker), 'importing %s in %s' % (source, node))
+            must(docker_cli.exec_argv(node, ['rm', '-f', IMPORT_PATH], docker=docker), 'cleaning up in %s' % node)
+    module.exit_json(changed=any(item['action'] != 'present' for item in loads), loads=loads)
+
+
+if __name__ == '__main__':
+    main()
