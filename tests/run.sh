@@ -37,6 +37,11 @@ export ANSIBLE_COLLECTIONS_PATH="$repo/.collection-root"
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 
 sanity() {
+  # ansible-test builds a venv per sanity test and bootstraps pip in it with get-pip.py from a
+  # host our CI cannot reach: give it our stand-in (tests/bed/get_pip_standin.py) instead.
+  local pip_version
+  pip_version=$(python -c 'import re, ansible_test, os; print(re.search(r"pip=.([0-9.]+)", open(os.path.join(os.path.dirname(ansible_test.__file__), "_internal", "python_requirements.py")).read()).group(1))')
+  install -D -m 0644 tests/bed/get_pip_standin.py "$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
   # ansible-test wants the collection at ansible_collections/<ns>/<name>: test a copy
   # of the files git knows about (tracked or not ignored).
   local root
@@ -45,8 +50,7 @@ sanity() {
   git ls-files -co --exclude-standard -z | grep -zv '^.collection-root/' |
     tar --null -T - -cf - | tar -xf - -C "$root/ansible_collections/openkasugai/all_in_one"
   (cd "$root/ansible_collections/openkasugai/all_in_one" &&
-    ansible-test sanity --venv --python "$(python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" \
-      --color no --skip-test shebang)
+    ansible-test sanity --venv --python 3.11 --color no --skip-test changelog)
   local rc=$?
   rm -rf "$root"
   return $rc

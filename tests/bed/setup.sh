@@ -17,7 +17,7 @@ mkdir -p "$OKL_CACHE"
 log() { printf '[setup] %s\n' "$*"; }
 
 packages=(docker.io buildah docker-registry debootstrap iproute2 openssl python3-venv skopeo
-          git make ca-certificates curl)
+          git make ca-certificates curl shellcheck)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
