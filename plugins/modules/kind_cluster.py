@@ -28,8 +28,23 @@ options:
   config:
     description:
       - The kind Cluster config (C(kind), C(apiVersion), C(nodes), C(networking), ...). Its C(name), when given, must
-        equal O(name). Required with O(state=present).
+        equal O(name). With O(state=present), give this or O(lab_cluster).
     type: dict
+  lab_cluster:
+    description:
+      - One cluster of the fact C(lab_model) (C(lab_model.clusters[])); the config is rendered from it (registry trust,
+        node images, GPU mounts, node labels) by C(module_utils/kind_config.render). Mutually exclusive with O(config).
+    type: dict
+  lab_registry:
+    description: C(lab_model.registry), with O(lab_cluster). A C(password) in it is not used, and masked in the output.
+    type: dict
+  node_images:
+    description: With O(lab_cluster), node images by kind of node (C(default), C(control_plane), C(worker), C(gpu_worker)).
+    type: dict
+    default: {}
+  certs_dir:
+    description: With O(lab_cluster) and a registry, the host directory of C(<host:port>/hosts.toml) and C(ca.crt), mounted as /etc/containerd/certs.d.
+    type: path
   state:
     description: C(present) creates the cluster when missing; C(absent) deletes it.
     type: str
@@ -89,6 +104,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+config:
+  description: The kind config used (rendered from O(lab_cluster) or O(config), with its name).
+  returned: when state is present
+  type: dict
+  sample: {kind: Cluster, apiVersion: kind.x-k8s.io/v1alpha4, name: kasugai, nodes: [{role: control-plane}]}
 fingerprint:
   description: sha256 of the canonical JSON of the cluster's config.
   returned: when state is present
@@ -157,6 +177,10 @@ def main():
         argument_spec=dict(
             name=dict(type='str', required=True),
             config=dict(type='dict'),
+            lab_cluster=dict(type='dict'),
+            lab_registry=dict(type='dict'),
+            node_images=dict(type='dict', default={}),
+            certs_dir=dict(type='path'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             recreate=dict(type='bool', default=False),
             kind_path=dict(type='str', default='kind'),
@@ -165,11 +189,15 @@ def main():
             wait=dict(type='str'),
             docker_network=dict(type='str'),
         ),
-        required_if=[('state', 'present', ('config',))],
+        required_if=[('state', 'present', ('config', 'lab_cluster'), True)],
+        mutually_exclusive=[('config', 'lab_cluster')],
         supports_check_mode=True,
     )
     p = module.params
     name = p['name']
+    password = (p['lab_registry'] or {}).get('password')
+    if password:  # not needed here; hidden in case a caller passes the whole registry
+        module.no_log_values.add(password)
 
     def run(argv, data=None, environ_update=None):
         return module.run_command(argv, data=data, environ_update=environ_update or {})
@@ -200,7 +228,14 @@ def main():
                 result['diff'] = {'before': 'cluster %s exists\n' % name if exists else '', 'after': ''}
             module.exit_json(**result)
 
-        config = kc.with_name(p['config'], name)
+        if p['lab_cluster']:
+            try:
+                config = kc.render(p['lab_cluster'], p['lab_registry'], p['node_images'], p['certs_dir'])
+            except (KeyError, ValueError) as exc:
+                module.fail_json(msg='cannot render the kind config from lab_cluster: %s' % exc)
+        else:
+            config = kc.with_name(p['config'], name)
+        result['config'] = config
         problems = kc.validate(config, name)
         if problems:
             module.fail_json(msg='invalid kind config: ' + '; '.join(problems), problems=problems)

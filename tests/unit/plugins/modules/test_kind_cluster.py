@@ -106,3 +106,19 @@ def test_real_lifecycle(tmp_path):
         gone = module(dict(base, state='absent'))
         assert gone['actions'][0] == 'delete'
     assert module(dict(base, state='absent'))['changed'] is False
+
+
+def test_check_mode_renders_from_the_lab_model():
+    import yaml
+    fixture = os.path.join(ROOT, 'tests', 'unit', 'fixtures', 'kind_config')
+    with open(os.path.join(fixture, 'gpu_sriov.input.yml')) as f:
+        data = yaml.safe_load(f)
+    with open(os.path.join(fixture, 'gpu_sriov.expected.yml')) as f:
+        expected = yaml.safe_load(f)
+    name = 'okl-ut-%s' % uuid.uuid4().hex[:6]
+    cluster = dict(data['cluster'], name=name)
+    r = module({'name': name, 'lab_cluster': cluster, 'lab_registry': dict(data['registry'], password='s3cret'),
+                'node_images': data['images'], 'certs_dir': data['certs_dir'], 'kind_path': KIND}, check=True)
+    assert r['changed'] and r['actions'] == ['create']
+    assert r['config'] == dict(expected, name=name)
+    assert 's3cret' not in json.dumps(r)
