@@ -7,9 +7,11 @@
 #   tests/run.sh lint unit       # only these stages (setup lint ruff sanity unit integration molecule)
 #   OKL_MOLECULE_SCENARIOS="preflight host" tests/run.sh molecule
 set -uo pipefail
+# The stage functions below are called through `stage NAME FUNCTION`.
+# shellcheck disable=SC2317
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-cd "$repo"
+cd "$repo" || exit 1
 : "${OKL_CACHE:=/var/cache/openkasugai-tests}"
 : "${OKL_VENV:=$repo/.venv}"
 export OKL_CACHE OKL_VENV
@@ -50,10 +52,10 @@ sanity() {
   git ls-files -co --exclude-standard -z | grep -zv '^.collection-root/' |
     tar --null -T - -cf - | tar -xf - -C "$root/ansible_collections/openkasugai/all_in_one"
   (cd "$root/ansible_collections/openkasugai/all_in_one" &&
-    ansible-test sanity --venv --python 3.11 --color no --skip-test changelog)
+    ansible-test sanity --python 3.11 --color no --skip-test changelog)
   local rc=$?
   rm -rf "$root"
-  return $rc
+  return "$rc"
 }
 
 molecule_all() {
@@ -61,7 +63,8 @@ molecule_all() {
   scenarios=${OKL_MOLECULE_SCENARIOS:-$(find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -rn1 basename | sort)}
   for s in $scenarios; do
     printf '\n----- molecule test -s %s -----\n' "$s"
-    local start=$(date +%s)
+    local start
+    start=$(date +%s)
     if molecule test -s "$s"; then
       printf -- '----- molecule %s passed in %ss\n' "$s" "$(( $(date +%s) - start ))"
     else
@@ -69,7 +72,7 @@ molecule_all() {
       rc=1
     fi
   done
-  return $rc
+  return "$rc"
 }
 
 for s in $selected; do

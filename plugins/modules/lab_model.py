@@ -18,15 +18,17 @@ description:
     is changed.
   - This module is the reference of the lab model; the preflight role runs it and sets the fact C(lab_model).
 author:
-  - OpenKasugai all-in-one maintainers
+  - OpenKasugai all-in-one maintainers (@openkasugai)
 attributes:
   check_mode:
     support: full
-    description: The module never changes anything.
+    description: The module never changes anything, so check mode runs it as is.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to diff.
   idempotent:
     support: full
+    description: The same model always gives the same result.
 options:
   state_dir:
     description: Directory on the kind-host where the stages keep state (original host state, kubeconfigs, generated certificates).
