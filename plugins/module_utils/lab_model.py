@@ -194,7 +194,7 @@ def normalize(params):
         cluster['kubeconfig'] = os.path.join(params['state_dir'], cluster['name'], 'kubeconfig')
         names = node_names(cluster['name'], [n['role'] for n in cluster['nodes']])
         cluster['nodes'] = [dict(node, name=name, index=index)
-                            for index, (node, name) in enumerate(zip(cluster['nodes'], names))]
+                            for index, (node, name) in enumerate(zip(cluster['nodes'], names, strict=True))]
         addons = {key: dict(value) for key, value in cluster['addons'].items()}
         metallb = addons['metallb']
         if metallb['enabled'] and not metallb['addresses'] and _network(cluster['docker_network']['subnet']):
@@ -285,7 +285,6 @@ def _check_clusters(clusters):
     if not clusters:
         problems.append(Problem('lab_clusters', 'no cluster is described.', 'describe at least one cluster.'))
     for ci, cluster in enumerate(clusters):
-        field = _cluster_field(ci, cluster)
         name = cluster['name']
         if not _CLUSTER_NAME.match(name):
             problems.append(Problem('lab_clusters[%d].name' % ci, '%r is not a valid kind cluster name.' % name,
