@@ -36,10 +36,10 @@ def inspect(run, names, kind='container', docker='docker'):
     rc, out, err = run(argv)
     try:
         data = json.loads(out or '[]')
-    except ValueError:
-        raise DockerError('docker inspect did not return JSON: %s' % (err or out).strip(), cmd=argv, rc=rc, stdout=out, stderr=err)
+    except ValueError as exc:
+        raise DockerError(f'docker inspect did not return JSON: {(err or out).strip()}', cmd=argv, rc=rc, stdout=out, stderr=err) from exc
     if rc != 0 and 'No such' not in (err or '') and not data:
-        raise DockerError('docker inspect failed: %s' % (err or '').strip(), cmd=argv, rc=rc, stdout=out, stderr=err)
+        raise DockerError('docker inspect failed: {}'.format((err or '').strip()), cmd=argv, rc=rc, stdout=out, stderr=err)
     result = {}
     for obj in data:
         name = (obj.get('Name') or '').lstrip('/')

@@ -57,17 +57,17 @@ class Kind:
         argv = [self.binary] + list(args)
         rc, out, err = self.run(argv, data=data, environ_update=env)
         if rc != 0:
-            raise KindError('%s failed: %s' % (what, (err or out or '').strip()[-2000:]), cmd=argv, rc=rc, stdout=out, stderr=err)
+            raise KindError('{} failed: {}'.format(what, (err or out or '').strip()[-2000:]), cmd=argv, rc=rc, stdout=out, stderr=err)
         return out, err
 
     def version(self, minimum=MIN_VERSION):
         out, err = self._call(['version'], 'kind version')
         version = parse_version(out or err)
         if version is None:
-            raise KindError('could not read the version of %s from %r' % (self.binary, (out or err).strip()))
+            raise KindError(f'could not read the version of {self.binary} from {(out or err).strip()!r}')
         if version < minimum:
-            raise KindError('%s is kind %s; this collection needs kind %s or later (set lab_downloads.kind)'
-                            % (self.binary, '.'.join(map(str, version)), '.'.join(map(str, minimum))))
+            have, need = '.'.join(map(str, version)), '.'.join(map(str, minimum))
+            raise KindError(f'{self.binary} is kind {have}; this collection needs kind {need} or later (set lab_downloads.kind)')
         return version
 
     def clusters(self):
@@ -75,12 +75,12 @@ class Kind:
         return parse_names(out)
 
     def nodes(self, name):
-        out, _ = self._call(['get', 'nodes', '--name', name], 'kind get nodes --name %s' % name)
+        out, _ = self._call(['get', 'nodes', '--name', name], f'kind get nodes --name {name}')
         return parse_names(out)
 
     def kubeconfig(self, name, internal=False):
         out, _ = self._call(['get', 'kubeconfig', '--name', name] + (['--internal'] if internal else []),
-                            'kind get kubeconfig --name %s' % name)
+                            f'kind get kubeconfig --name {name}')
         return out
 
     def create(self, name, config_path, kubeconfig_path, wait=None, network=None):
@@ -88,7 +88,7 @@ class Kind:
         if wait:
             args += ['--wait', wait]
         env = {'KIND_EXPERIMENTAL_DOCKER_NETWORK': network} if network else None
-        return self._call(args, 'kind create cluster --name %s' % name, env=env)
+        return self._call(args, f'kind create cluster --name {name}', env=env)
 
     def delete(self, name, kubeconfig_path):
-        return self._call(['delete', 'cluster', '--name', name, '--kubeconfig', kubeconfig_path], 'kind delete cluster --name %s' % name)
+        return self._call(['delete', 'cluster', '--name', name, '--kubeconfig', kubeconfig_path], f'kind delete cluster --name {name}')

@@ -16,7 +16,7 @@ API_VERSION = 'kind.x-k8s.io/v1alpha4'
 CERTS_D = '/etc/containerd/certs.d'
 CONTAINERD_PATCH = (
     '[plugins."io.containerd.grpc.v1.cri".registry]\n'
-    '  config_path = "%s"\n' % CERTS_D
+    f'  config_path = "{CERTS_D}"\n'
 )
 LABEL_GPU = 'openkasugai.io/gpu'
 LABEL_SRIOV = 'openkasugai.io/sriov'
@@ -33,7 +33,7 @@ def label_value(text):
 def node_image(cluster, node, images=None):
     """The image of one node: images[gpu_worker|worker|control_plane|default], then cluster.node_image, then kindest/node."""
     images = images or {}
-    fallback = images.get('default') or cluster.get('node_image') or 'kindest/node:%s' % cluster['kubernetes_version']
+    fallback = images.get('default') or cluster.get('node_image') or 'kindest/node:{}'.format(cluster['kubernetes_version'])
     if node['role'] == 'control-plane':
         return images.get('control_plane') or fallback
     if node.get('gpus'):
@@ -48,10 +48,10 @@ def registry_dir(registry):
 
 def hosts_toml(registry):
     """containerd ``hosts.toml`` for the lab registry (HTTPS, verified against the CA beside it)."""
-    url = 'https://%s' % registry['url']
-    lines = ['server = "%s"' % url, '', '[host."%s"]' % url, '  capabilities = ["pull", "resolve"]']
+    url = 'https://{}'.format(registry['url'])
+    lines = [f'server = "{url}"', '', f'[host."{url}"]', '  capabilities = ["pull", "resolve"]']
     if registry.get('ca_file'):
-        lines.append('  ca = "%s/%s/ca.crt"' % (CERTS_D, registry_dir(registry)))
+        lines.append(f'  ca = "{CERTS_D}/{registry_dir(registry)}/ca.crt"')
     return '\n'.join(lines) + '\n'
 
 
@@ -130,11 +130,11 @@ def validate(config, name=None):
     if not isinstance(config, dict):
         return ['config must be a mapping (a kind Cluster)']
     if config.get('kind') != 'Cluster':
-        problems.append('config.kind must be "Cluster", not %r' % config.get('kind'))
+        problems.append('config.kind must be "Cluster", not {!r}'.format(config.get('kind')))
     if config.get('apiVersion') != API_VERSION:
-        problems.append('config.apiVersion must be %r, not %r' % (API_VERSION, config.get('apiVersion')))
+        problems.append('config.apiVersion must be {!r}, not {!r}'.format(API_VERSION, config.get('apiVersion')))
     if name and config.get('name') not in (None, name):
-        problems.append('config.name %r differs from the cluster name %r' % (config.get('name'), name))
+        problems.append('config.name {!r} differs from the cluster name {!r}'.format(config.get('name'), name))
     nodes = config.get('nodes')
     if nodes is None:
         nodes = [{'role': 'control-plane'}]
@@ -144,17 +144,17 @@ def validate(config, name=None):
     roles = []
     for i, node in enumerate(nodes):
         if not isinstance(node, dict):
-            problems.append('config.nodes[%d] must be a mapping' % i)
+            problems.append(f'config.nodes[{i}] must be a mapping')
             continue
         roles.append(node.get('role', 'control-plane'))
         if roles[-1] not in ROLES:
-            problems.append('config.nodes[%d].role must be one of %s, not %r' % (i, ', '.join(ROLES), roles[-1]))
+            problems.append(f"config.nodes[{i}].role must be one of {', '.join(ROLES)}, not {roles[-1]!r}")
         for j, mount in enumerate(node.get('extraMounts') or []):
             if not mount.get('hostPath') or not mount.get('containerPath'):
-                problems.append('config.nodes[%d].extraMounts[%d] needs hostPath and containerPath' % (i, j))
+                problems.append(f'config.nodes[{i}].extraMounts[{j}] needs hostPath and containerPath')
         for key, value in (node.get('labels') or {}).items():
             if not re.match(r'^(([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?)$', str(value)) or len(str(value)) > 63:
-                problems.append('config.nodes[%d].labels.%s: %r is not a valid label value' % (i, key, value))
+                problems.append(f'config.nodes[{i}].labels.{key}: {value!r} is not a valid label value')
     if nodes and 'control-plane' not in roles:
         problems.append('config.nodes needs at least one control-plane node')
     return problems

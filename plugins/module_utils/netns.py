@@ -25,7 +25,11 @@ import os
 import re
 
 try:
-    from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs, is_pci_address, normalize_pci_address
+    from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import (
+        Sysfs,
+        is_pci_address,
+        normalize_pci_address,
+    )
 except ImportError:  # the keeper daemon, with sysfs.py installed beside it
     from sysfs import Sysfs, is_pci_address, normalize_pci_address  # pylint: disable=import-error
 
@@ -68,7 +72,7 @@ class Tools:
         self.procfs_root = procfs_root or '/'
         self.sysfs_root = sysfs_root or '/'
         # our own namespace, named so that a process in another netns (nsenter'd ip) reaches it
-        self.host_ref = '/proc/%d/ns/net' % os.getpid()
+        self.host_ref = f'/proc/{os.getpid()}/ns/net'
 
     def netns_file(self, pid):
         return os.path.join(self.procfs_root, 'proc', str(pid), 'ns', 'net')
@@ -85,21 +89,21 @@ class Tools:
         """argv running ``ip args`` in the namespace of ``pid`` (None: the host's, no nsenter)."""
         if pid is None:
             return [self.ip] + list(args)
-        return [self.nsenter, '--net=%s' % self.netns_file(pid), self.ip] + list(args)
+        return [self.nsenter, f'--net={self.netns_file(pid)}', self.ip] + list(args)
 
     def _run(self, argv, data=None, what=''):
         rc, out, err = self.run(argv, data=data)
         if rc != 0:
-            raise NetnsError('%s failed: %s' % (what or ' '.join(argv), (err or out or '').strip()),
+            raise NetnsError('{} failed: {}'.format(what or ' '.join(argv), (err or out or '').strip()),
                              cmd=argv, rc=rc, stdout=out, stderr=err)
         return out
 
     def links(self, pid=None):
         """The links of the namespace of ``pid`` (None: the host) as normalized dicts (see ``normalize_links``)."""
         if pid is not None and not os.path.exists(self.netns_file(pid)):
-            raise NetnsError('process %s does not exist: no network namespace at %s' % (pid, self.netns_file(pid)))
+            raise NetnsError(f'process {pid} does not exist: no network namespace at {self.netns_file(pid)}')
         argv = self.ip_argv(pid, ['-details', '-json', 'addr', 'show'])
-        out = self._run(argv, what='reading the links of the %s netns' % ('host' if pid is None else 'PID %s' % pid))
+        out = self._run(argv, what='reading the links of the %s netns' % ('host' if pid is None else f'PID {pid}'))
         return normalize_links(parse_json(out, argv))
 
     def batch(self, pid, lines):
@@ -107,7 +111,7 @@ class Tools:
         if not lines:
             return
         argv = self.ip_argv(pid, ['-batch', '-'])
-        self._run(argv, data='\n'.join(lines) + '\n', what='ip -batch in the %s netns' % ('host' if pid is None else 'PID %s' % pid))
+        self._run(argv, data='\n'.join(lines) + '\n', what='ip -batch in the %s netns' % ('host' if pid is None else f'PID {pid}'))
 
 
 def parse_json(text, argv=None):
@@ -115,7 +119,7 @@ def parse_json(text, argv=None):
     try:
         return json.loads(text or '[]')
     except ValueError as exc:
-        raise NetnsError('could not parse the JSON output of %s: %s' % (' '.join(argv or []), exc), cmd=argv, stdout=text)
+        raise NetnsError('could not parse the JSON output of {}: {}'.format(' '.join(argv or []), exc), cmd=argv, stdout=text) from exc
 
 
 def normalize_links(raw):
@@ -128,7 +132,7 @@ def normalize_links(raw):
         addrs = []
         for a in item.get('addr_info') or []:
             if a.get('family') in ('inet', 'inet6') and a.get('local') is not None and a.get('scope') != 'link':
-                addrs.append('%s/%s' % (a['local'], a.get('prefixlen')))
+                addrs.append('{}/{}'.format(a['local'], a.get('prefixlen')))
         links.append({
             'ifname': item['ifname'],
             'ifindex': item.get('ifindex'),
@@ -240,10 +244,13 @@ def resolve(sel, host_links, ns_links, sysfs_root='/'):
             add('elsewhere', None, pci=pci, required=False, ident=ident)
 
     for name in sel.names:
+        renamed = sel.rename.get(name, name)
         if name in host_name:
             add('host', host_name[name], ident=name)
-        elif sel.rename.get(name, name) in ns_name:
-            add('target', ns_name[sel.rename.get(name, name)], ident=name)
+        elif renamed in ns_name:
+            add('target', ns_name[renamed], ident=name)
+        elif renamed in host_name:  # returned to the host by a dying netns, under its in-container name
+            add('host', host_name[renamed], ident=name)
         else:
             missing.append(name)
     if sel.regex:
@@ -263,15 +270,21 @@ def resolve(sel, host_links, ns_links, sysfs_root='/'):
         if not pf_pci:
             link = host_name.get(sel.pf) or ns_name.get(sel.rename.get(sel.pf, sel.pf))
             pf_pci = link['pci'] if link else None
+        if not pf_pci and sel.include_pf and (sel.pf in host_name or sel.rename.get(sel.pf, sel.pf) in ns_name):
+            # a NIC without a PCI function (virtual, or a stand-in in tests): the PF alone, by name
+            if sel.pf in host_name:
+                add('host', host_name[sel.pf], ident=sel.pf)
+            else:
+                add('target', ns_name[sel.rename.get(sel.pf, sel.pf)], ident=sel.pf)
+            return wanted, missing
         if not pf_pci:
-            raise NetnsError('PF %s was not found: it is neither a PCI address nor a PCI netdev of the host '
-                             'or of the container; check lab_model nics[].pf' % sel.pf)
+            raise NetnsError(f'PF {sel.pf} was not found: it is neither a PCI address nor a PCI netdev of the host '
+                             'or of the container; check lab_model nics[].pf')
         if sel.include_pf:
             find_pci(pf_pci, True, ident=None if is_pci_address(sel.pf) else sel.pf)
         vfs = [vf['pci_address'] for vf in sysfs.vfs(pf_pci)]
         if not vfs and not sel.include_pf:
-            raise NetnsError('PF %s (%s) has no VFs (%s/virtfn*): create them first (sriov_numvfs)'
-                             % (sel.pf, pf_pci, sysfs.pci_dir(pf_pci)))
+            raise NetnsError(f'PF {sel.pf} ({pf_pci}) has no VFs ({sysfs.pci_dir(pf_pci)}/virtfn*): create them first (sriov_numvfs)')
         for vf in vfs:
             find_pci(vf, False)
     return wanted, missing
@@ -295,47 +308,45 @@ def plan(sel, wanted, target_ref, state, host_links, ns_links, host_default=(), 
             continue
         name = link['ifname']
         if item['where'] == 'host' and name in host_default:
-            raise NetnsError('%s carries the default route of the host: moving it would cut the host off; '
-                             'remove it from the selection' % name)
+            raise NetnsError(f'{name} carries the default route of the host: moving it would cut the host off; '
+                             'remove it from the selection')
         if item['where'] == 'target' and name in ns_default:
-            raise NetnsError('%s carries the default route inside the container: it is not a lab device; '
-                             'narrow the selection' % name)
-        original = inverse_rename.get(name, name) if item['where'] == 'target' else name
+            raise NetnsError(f'{name} carries the default route inside the container: it is not a lab device; '
+                             'narrow the selection')
+        original = inverse_rename.get(name, name)
         final = sel.lookup(sel.rename, original, item['pci']) or original
         if state == 'present':
             addrs = sel.lookup(sel.addresses, original, final, item['pci']) or []
             if item['where'] == 'host':
                 if final in ns_names:
-                    raise NetnsError('the container already has a netdev named %s: give %s another name with rename'
-                                     % (final, name))
-                host_lines.append('link set dev %s netns %s%s' % (name, target_ref, ' name %s' % final if final != name else ''))
-                report['actions'].append('move' + (' as %s' % final if final != name else ''))
+                    raise NetnsError(f'the container already has a netdev named {final}: give {name} another name with rename')
+                host_lines.append('link set dev {} netns {}{}'.format(name, target_ref, f' name {final}' if final != name else ''))
+                report['actions'].append('move' + (f' as {final}' if final != name else ''))
                 ns_names.add(final)
                 have, up = [], False
             else:
                 have, up = link['addresses'], link['up']
                 if final != name:
                     if final in ns_names:
-                        raise NetnsError('cannot rename %s to %s in the container: the name is taken' % (name, final))
-                    ns_lines += ['link set dev %s down' % name, 'link set dev %s name %s' % (name, final)]
-                    report['actions'].append('rename to %s' % final)
+                        raise NetnsError(f'cannot rename {name} to {final} in the container: the name is taken')
+                    ns_lines += [f'link set dev {name} down', f'link set dev {name} name {final}']
+                    report['actions'].append(f'rename to {final}')
                     up = False
             for cidr in addrs:
                 if cidr not in have:
-                    ns_lines.append('addr replace %s dev %s' % (cidr, final))
-                    report['actions'].append('address %s' % cidr)
+                    ns_lines.append(f'addr replace {cidr} dev {final}')
+                    report['actions'].append(f'address {cidr}')
             if not up:
-                ns_lines.append('link set dev %s up' % final)
+                ns_lines.append(f'link set dev {final} up')
                 report['actions'].append('up')
             report.update(name=final, after='target', addresses=sorted(set(have) | set(addrs)))
         else:
             if item['where'] == 'target':
                 back = original
                 if back in host_names:
-                    raise NetnsError('the host already has a netdev named %s: cannot return %s from the container'
-                                     % (back, name))
-                ns_lines.append('link set dev %s netns %s%s' % (name, host_ref, ' name %s' % back if back != name else ''))
-                report['actions'].append('return to host' + (' as %s' % back if back != name else ''))
+                    raise NetnsError(f'the host already has a netdev named {back}: cannot return {name} from the container')
+                ns_lines.append('link set dev {} netns {}{}'.format(name, host_ref, f' name {back}' if back != name else ''))
+                report['actions'].append('return to host' + (f' as {back}' if back != name else ''))
                 host_names.add(back)
                 name = back
             report.update(name=name, after='host', addresses=[])
@@ -357,13 +368,13 @@ def ensure(tools, sel, pid, state='present', check_mode=False):
     if sel.is_empty():
         raise NetnsError('nothing selected: give names, regex, pf or pci_addresses')
     if tools.is_host_netns(pid):
-        raise NetnsError('PID %s shares the network namespace of the host (a --network host container?): '
-                         'nothing can be attached to it' % pid)
+        raise NetnsError(f'PID {pid} shares the network namespace of the host (a --network host container?): '
+                         'nothing can be attached to it')
     host_links = tools.links(None)
     ns_links = tools.links(pid)
     wanted, missing = resolve(sel, host_links, ns_links, tools.sysfs_root)
     if missing and not sel.allow_missing:
-        raise NetnsError('not found in the host nor in the netns of PID %s: %s' % (pid, ', '.join(missing)))
+        raise NetnsError('not found in the host nor in the netns of PID {}: {}'.format(pid, ', '.join(missing)))
     host_default = default_route_interfaces(tools.procfs_root)
     ns_default = default_route_interfaces(tools.procfs_root, pid)
     host_lines, ns_lines, devices = plan(sel, wanted, tools.netns_file(pid), state, host_links, ns_links, host_default, ns_default, tools.host_ref)

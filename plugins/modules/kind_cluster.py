@@ -148,10 +148,15 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kind_config as kc
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kind import FINGERPRINT_PATH, Kind, KindError
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import (
+    kind_config as kc,
+)
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kind import (
+    FINGERPRINT_PATH,
+    Kind,
+    KindError,
+)
 
 
 def read_stored(run, docker, container):
@@ -174,21 +179,21 @@ def node_summaries(run, kind, docker, name):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type='str', required=True),
-            config=dict(type='dict'),
-            lab_cluster=dict(type='dict'),
-            lab_registry=dict(type='dict'),
-            node_images=dict(type='dict', default={}),
-            certs_dir=dict(type='path'),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            recreate=dict(type='bool', default=False),
-            kind_path=dict(type='str', default='kind'),
-            docker_path=dict(type='str', default='docker'),
-            kubeconfig=dict(type='path'),
-            wait=dict(type='str'),
-            docker_network=dict(type='str'),
-        ),
+        argument_spec={
+            'name': {'type': 'str', 'required': True},
+            'config': {'type': 'dict'},
+            'lab_cluster': {'type': 'dict'},
+            'lab_registry': {'type': 'dict'},
+            'node_images': {'type': 'dict', 'default': {}},
+            'certs_dir': {'type': 'path'},
+            'state': {'type': 'str', 'choices': ['present', 'absent'], 'default': 'present'},
+            'recreate': {'type': 'bool', 'default': False},
+            'kind_path': {'type': 'str', 'default': 'kind'},
+            'docker_path': {'type': 'str', 'default': 'docker'},
+            'kubeconfig': {'type': 'path'},
+            'wait': {'type': 'str'},
+            'docker_network': {'type': 'str'},
+        },
         required_if=[('state', 'present', ('config', 'lab_cluster'), True)],
         mutually_exclusive=[('config', 'lab_cluster')],
         supports_check_mode=True,
@@ -204,10 +209,10 @@ def main():
 
     binary = p['kind_path'] if os.sep in p['kind_path'] else module.get_bin_path(p['kind_path'])
     if not binary or not os.access(binary, os.X_OK):
-        module.fail_json(msg='kind binary %r not found: install kind (the host role does) or set kind_path' % p['kind_path'])
+        module.fail_json(msg='kind binary {!r} not found: install kind (the host role does) or set kind_path'.format(p['kind_path']))
     docker = p['docker_path']
     kind = Kind(run, binary)
-    result = dict(changed=False, actions=[], nodes=[], kubeconfig=p['kubeconfig'])
+    result = {'changed': False, 'actions': [], 'nodes': [], 'kubeconfig': p['kubeconfig']}
     try:
         kind.version()
         exists = name in kind.clusters()
@@ -225,14 +230,14 @@ def main():
                     os.unlink(p['kubeconfig'])
             result['changed'] = bool(result['actions'])
             if module._diff:
-                result['diff'] = {'before': 'cluster %s exists\n' % name if exists else '', 'after': ''}
+                result['diff'] = {'before': f'cluster {name} exists\n' if exists else '', 'after': ''}
             module.exit_json(**result)
 
         if p['lab_cluster']:
             try:
                 config = kc.render(p['lab_cluster'], p['lab_registry'], p['node_images'], p['certs_dir'])
             except (KeyError, ValueError) as exc:
-                module.fail_json(msg='cannot render the kind config from lab_cluster: %s' % exc)
+                module.fail_json(msg=f'cannot render the kind config from lab_cluster: {exc}')
         else:
             config = kc.with_name(p['config'], name)
         result['config'] = config
@@ -246,12 +251,11 @@ def main():
             stored = read_stored(run, docker, name + '-control-plane')
         before = stored['config'] if stored else None
         if module._diff:
-            result['diff'] = {'before': kc.pretty(before) if before is not None else ('' if not exists else 'cluster %s (config unknown)\n' % name),
+            result['diff'] = {'before': kc.pretty(before) if before is not None else ('' if not exists else f'cluster {name} (config unknown)\n'),
                               'after': kc.pretty(config)}
         if exists and (stored is None or stored['fingerprint'] != wanted):
-            why = ('cluster %s exists but was not created by this module (no %s in %s-control-plane)'
-                   % (name, FINGERPRINT_PATH, name)) if stored is None else \
-                'cluster %s runs another config than the one asked for:\n%s' % (name, kc.diff(before, config))
+            why = (f'cluster {name} exists but was not created by this module (no {FINGERPRINT_PATH} in {name}-control-plane)') if stored is None else \
+                f'cluster {name} runs another config than the one asked for:\n{kc.diff(before, config)}'
             if not p['recreate']:
                 module.fail_json(msg=why + '\nSet recreate: true to delete and create it again (its workloads are lost).',
                                  fingerprint=wanted, running_fingerprint=(stored or {}).get('fingerprint'))
@@ -270,7 +274,7 @@ def main():
                 argv = docker_cli.exec_argv(name + '-control-plane', ['tee', FINGERPRINT_PATH], docker=docker, interactive=True)
                 rc, out, err = run(argv, data=record)
                 if rc != 0:
-                    module.fail_json(msg='cluster created, but its fingerprint could not be stored: %s' % err.strip(),
+                    module.fail_json(msg=f'cluster created, but its fingerprint could not be stored: {err.strip()}',
                                      cmd=argv, rc=rc, stdout=out, stderr=err)
 
         if p['kubeconfig'] and not (module.check_mode and 'create' in result['actions']):

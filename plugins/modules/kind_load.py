@@ -88,9 +88,11 @@ import os
 import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kind import Kind, KindError
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kind import (
+    Kind,
+    KindError,
+)
 
 IMPORT_PATH = '/kind/openkasugai-image-load.tar'
 
@@ -107,7 +109,7 @@ def normalize_ref(ref):
         name = 'docker.io/library/' + name
     elif not ('.' in first or ':' in first or first == 'localhost'):
         name = 'docker.io/' + name
-    return '%s:%s' % (name, tag or 'latest') if '@' not in ref else name
+    return '{}:{}'.format(name, tag or 'latest') if '@' not in ref else name
 
 
 def node_images(crictl_json):
@@ -128,7 +130,7 @@ def archive_images(path):
         except KeyError:
             member = None
         if member is None:
-            raise ValueError('%s has no manifest.json: not a docker-save archive' % path)
+            raise ValueError(f'{path} has no manifest.json: not a docker-save archive')
         manifest = json.load(member)
     out = []
     for entry in manifest:
@@ -141,14 +143,14 @@ def archive_images(path):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            cluster=dict(type='str', required=True),
-            images=dict(type='list', elements='str', default=[]),
-            archives=dict(type='list', elements='path', default=[]),
-            nodes=dict(type='list', elements='str', default=[]),
-            kind_path=dict(type='str', default='kind'),
-            docker_path=dict(type='str', default='docker'),
-        ),
+        argument_spec={
+            'cluster': {'type': 'str', 'required': True},
+            'images': {'type': 'list', 'elements': 'str', 'default': []},
+            'archives': {'type': 'list', 'elements': 'path', 'default': []},
+            'nodes': {'type': 'list', 'elements': 'str', 'default': []},
+            'kind_path': {'type': 'str', 'default': 'kind'},
+            'docker_path': {'type': 'str', 'default': 'docker'},
+        },
         required_one_of=[('images', 'archives')],
         supports_check_mode=True,
     )
@@ -161,21 +163,21 @@ def main():
     def must(argv, what):
         rc, out, err = run(argv)
         if rc != 0:
-            module.fail_json(msg='%s failed: %s' % (what, (err or out).strip()), cmd=argv, rc=rc, stdout=out, stderr=err)
+            module.fail_json(msg=f'{what} failed: {(err or out).strip()}', cmd=argv, rc=rc, stdout=out, stderr=err)
         return out
 
     binary = p['kind_path'] if os.sep in p['kind_path'] else module.get_bin_path(p['kind_path'])
     if not binary:
-        module.fail_json(msg='kind binary %r not found: install kind or set kind_path' % p['kind_path'])
+        module.fail_json(msg='kind binary {!r} not found: install kind or set kind_path'.format(p['kind_path']))
     try:
         all_nodes = Kind(run, binary).nodes(p['cluster'])
     except KindError as exc:
         module.fail_json(**exc.as_dict())
     if not all_nodes:
-        module.fail_json(msg='cluster %s has no nodes: create it first' % p['cluster'])
+        module.fail_json(msg='cluster {} has no nodes: create it first'.format(p['cluster']))
     unknown = sorted(set(p['nodes']) - set(all_nodes))
     if unknown:
-        module.fail_json(msg='not nodes of cluster %s: %s (its nodes: %s)' % (p['cluster'], ', '.join(unknown), ', '.join(all_nodes)))
+        module.fail_json(msg='not nodes of cluster {}: {} (its nodes: {})'.format(p['cluster'], ', '.join(unknown), ', '.join(all_nodes)))
     nodes = p['nodes'] or all_nodes
 
     # (source, ref, id): source is the docker image name or the archive path
@@ -186,18 +188,18 @@ def main():
         module.fail_json(**exc.as_dict())
     for ref in p['images']:
         if ref not in local:
-            module.fail_json(msg='image %s is not in the docker daemon: build or pull it first' % ref)
+            module.fail_json(msg=f'image {ref} is not in the docker daemon: build or pull it first')
         wanted.append((ref, ref, local[ref]['Id']))
     for path in p['archives']:
         try:
             wanted += [(path, ref, digest) for ref, digest in archive_images(path)]
         except (OSError, ValueError, tarfile.TarError) as exc:
-            module.fail_json(msg='cannot read image archive %s: %s' % (path, exc))
+            module.fail_json(msg=f'cannot read image archive {path}: {exc}')
 
     loads = []
     for node in nodes:
         have = node_images(must(docker_cli.exec_argv(node, ['crictl', 'images', '-o', 'json'], docker=docker),
-                                'listing the images of %s' % node))
+                                f'listing the images of {node}'))
         missing_sources = []
         for source, ref, digest in wanted:
             present = have.get(normalize_ref(ref)) == digest
@@ -212,11 +214,11 @@ def main():
                 archive = source
             else:
                 archive = os.path.join(module.tmpdir, 'image.tar')
-                must([docker, 'save', '-o', archive, source], 'docker save %s' % source)
-            must([docker, 'cp', archive, '%s:%s' % (node, IMPORT_PATH)], 'copying %s into %s' % (source, node))
+                must([docker, 'save', '-o', archive, source], f'docker save {source}')
+            must([docker, 'cp', archive, f'{node}:{IMPORT_PATH}'], f'copying {source} into {node}')
             must(docker_cli.exec_argv(node, ['ctr', '--namespace', 'k8s.io', 'images', 'import', '--all-platforms',
-                                             '--digests', IMPORT_PATH], docker=docker), 'importing %s in %s' % (source, node))
-            must(docker_cli.exec_argv(node, ['rm', '-f', IMPORT_PATH], docker=docker), 'cleaning up in %s' % node)
+                                             '--digests', IMPORT_PATH], docker=docker), f'importing {source} in {node}')
+            must(docker_cli.exec_argv(node, ['rm', '-f', IMPORT_PATH], docker=docker), f'cleaning up in {node}')
     module.exit_json(changed=any(item['action'] != 'present' for item in loads), loads=loads)
 
 

@@ -178,10 +178,19 @@ import ipaddress
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils.docker_cli import DockerError, container_pid
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils.netns import NetnsError, Selection, Tools, ensure
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import is_pci_address
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.docker_cli import (
+    DockerError,
+    container_pid,
+)
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.netns import (
+    NetnsError,
+    Selection,
+    Tools,
+    ensure,
+)
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import (
+    is_pci_address,
+)
 
 NAME_RE = re.compile(r'^[^\s/:]{1,15}$')
 
@@ -192,29 +201,29 @@ def validate(module):
     for key, value in (p['addresses'] or {}).items():
         values = [value] if isinstance(value, str) else value
         if not isinstance(values, list):
-            module.fail_json(msg='addresses.%s must be a CIDR string or a list of them' % key)
+            module.fail_json(msg=f'addresses.{key} must be a CIDR string or a list of them')
         for cidr in values:
             try:
                 ipaddress.ip_interface(str(cidr))
             except ValueError:
-                module.fail_json(msg='addresses.%s: %r is not an address with a prefix length (e.g. 192.168.91.11/24)' % (key, cidr))
+                module.fail_json(msg=f'addresses.{key}: {cidr!r} is not an address with a prefix length (e.g. 192.168.91.11/24)')
             if '/' not in str(cidr):
-                module.fail_json(msg='addresses.%s: %r needs a prefix length (e.g. 192.168.91.11/24)' % (key, cidr))
+                module.fail_json(msg=f'addresses.{key}: {cidr!r} needs a prefix length (e.g. 192.168.91.11/24)')
         addresses[key] = [str(c) for c in values]
     for key, new in (p['rename'] or {}).items():
         if not isinstance(new, str) or not NAME_RE.match(new):
-            module.fail_json(msg='rename.%s: %r is not a valid interface name (1-15 characters, no blanks, "/" or ":")' % (key, new))
+            module.fail_json(msg=f'rename.{key}: {new!r} is not a valid interface name (1-15 characters, no blanks, "/" or ":")')
     for name in p['names']:
         if not NAME_RE.match(name):
-            module.fail_json(msg='names: %r is not a valid interface name' % name)
+            module.fail_json(msg=f'names: {name!r} is not a valid interface name')
     for pci in p['pci_addresses'] + ([p['pf']] if p['pf'] and ':' in p['pf'] else []):
         if not is_pci_address(pci):
-            module.fail_json(msg='%r is not a PCI address (domain:bus:device.function, e.g. 0000:3b:00.2)' % pci)
+            module.fail_json(msg=f'{pci!r} is not a PCI address (domain:bus:device.function, e.g. 0000:3b:00.2)')
     if p['regex']:
         try:
             re.compile(p['regex'])
         except re.error as exc:
-            module.fail_json(msg='regex %r does not compile: %s' % (p['regex'], exc))
+            module.fail_json(msg='regex {!r} does not compile: {}'.format(p['regex'], exc))
     return addresses
 
 
@@ -222,33 +231,33 @@ def describe(devices, side):
     lines = []
     for d in devices:
         if side == 'before':
-            lines.append('%s: %s' % (d['id'], d['before']))
+            lines.append('{}: {}'.format(d['id'], d['before']))
         else:
-            extra = ' as %s %s' % (d['name'], ' '.join(d.get('addresses') or [])) if d['after'] == 'target' else ''
-            lines.append('%s: %s%s' % (d['id'], d['after'], extra.rstrip()))
+            extra = ' as {} {}'.format(d['name'], ' '.join(d.get('addresses') or [])) if d['after'] == 'target' else ''
+            lines.append('{}: {}{}'.format(d['id'], d['after'], extra.rstrip()))
     return '\n'.join(lines) + '\n'
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            container=dict(type='str'),
-            pid=dict(type='int'),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            names=dict(type='list', elements='str', default=[]),
-            regex=dict(type='str'),
-            pf=dict(type='str'),
-            include_pf=dict(type='bool', default=False),
-            pci_addresses=dict(type='list', elements='str', default=[]),
-            addresses=dict(type='dict', default={}),
-            rename=dict(type='dict', default={}),
-            allow_missing=dict(type='bool', default=False),
-            docker_path=dict(type='str', default='docker'),
-            ip_path=dict(type='str', default='ip'),
-            nsenter_path=dict(type='str', default='nsenter'),
-            procfs_root=dict(type='path', default='/'),
-            sysfs_root=dict(type='path', default='/'),
-        ),
+        argument_spec={
+            'container': {'type': 'str'},
+            'pid': {'type': 'int'},
+            'state': {'type': 'str', 'choices': ['present', 'absent'], 'default': 'present'},
+            'names': {'type': 'list', 'elements': 'str', 'default': []},
+            'regex': {'type': 'str'},
+            'pf': {'type': 'str'},
+            'include_pf': {'type': 'bool', 'default': False},
+            'pci_addresses': {'type': 'list', 'elements': 'str', 'default': []},
+            'addresses': {'type': 'dict', 'default': {}},
+            'rename': {'type': 'dict', 'default': {}},
+            'allow_missing': {'type': 'bool', 'default': False},
+            'docker_path': {'type': 'str', 'default': 'docker'},
+            'ip_path': {'type': 'str', 'default': 'ip'},
+            'nsenter_path': {'type': 'str', 'default': 'nsenter'},
+            'procfs_root': {'type': 'path', 'default': '/'},
+            'sysfs_root': {'type': 'path', 'default': '/'},
+        },
         mutually_exclusive=[('container', 'pid')],
         required_one_of=[('container', 'pid'), ('names', 'regex', 'pf', 'pci_addresses')],
         supports_check_mode=True,
@@ -266,8 +275,7 @@ def main():
         except DockerError as exc:
             module.fail_json(**exc.as_dict())
         if not pid:
-            module.fail_json(msg='container %s does not exist or is not running: start it (or create the kind cluster) first'
-                             % p['container'])
+            module.fail_json(msg='container {} does not exist or is not running: start it (or create the kind cluster) first'.format(p['container']))
     tools = Tools(run, ip_path=p['ip_path'], nsenter_path=p['nsenter_path'],
                   procfs_root=p['procfs_root'], sysfs_root=p['sysfs_root'])
     sel = Selection(names=p['names'], regex=p['regex'], pf=p['pf'], include_pf=p['include_pf'],
@@ -277,7 +285,7 @@ def main():
         changed, devices, missing = ensure(tools, sel, pid, state=p['state'], check_mode=module.check_mode)
     except NetnsError as exc:
         module.fail_json(**exc.as_dict())
-    result = dict(changed=changed, pid=pid, devices=devices, missing=missing)
+    result = {'changed': changed, 'pid': pid, 'devices': devices, 'missing': missing}
     if module._diff:
         result['diff'] = {'before': describe(devices, 'before'), 'after': describe(devices, 'after')}
     module.exit_json(**result)

@@ -10,8 +10,9 @@ import shutil
 import subprocess
 
 import pytest
-
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kind as kind_mod
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import (
+    kind as kind_mod,
+)
 
 
 def find_kind():
@@ -24,7 +25,7 @@ def find_kind():
 
 def run(argv, data=None, environ_update=None):
     env = dict(os.environ, **(environ_update or {}))
-    p = subprocess.run(argv, input=data, capture_output=True, text=True, env=env)
+    p = subprocess.run(argv, check=False, input=data, capture_output=True, text=True, env=env)
     return p.returncode, p.stdout, p.stderr
 
 

@@ -10,15 +10,16 @@ import pathlib
 
 import pytest
 import yaml
-
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kind_config as kc
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import (
+    kind_config as kc,
+)
 
 FIXTURES = pathlib.Path(__file__).parents[2] / 'fixtures' / 'kind_config'
 CASES = sorted(p.name[:-len('.input.yml')] for p in FIXTURES.glob('*.input.yml'))
 
 
 def load(case):
-    return yaml.safe_load((FIXTURES / ('%s.input.yml' % case)).read_text())
+    return yaml.safe_load((FIXTURES / (f'{case}.input.yml')).read_text())
 
 
 def rendered(case):
@@ -29,7 +30,7 @@ def rendered(case):
 @pytest.mark.parametrize('case', CASES)
 def test_golden(case):
     got = rendered(case)
-    expected_file = FIXTURES / ('%s.expected.yml' % case)
+    expected_file = FIXTURES / (f'{case}.expected.yml')
     if os.environ.get('OKL_UPDATE_GOLDEN'):
         expected_file.write_text(yaml.safe_dump(got, sort_keys=False, default_flow_style=False))
     assert got == yaml.safe_load(expected_file.read_text())
@@ -42,7 +43,7 @@ def test_cases_present():
 
 def test_gpu_sriov_details():
     got = rendered('gpu_sriov')
-    cp, w1, w2 = got['nodes']
+    _cp, w1, w2 = got['nodes']
     assert got['networking']['disableDefaultCNI'] is True
     assert w1['image'].startswith('localhost/okl-node:v1.32.2-gpu-') and w2['image'].startswith('localhost/okl-node:v1.32.2-sriov-')
     assert w1['labels'] == {kc.LABEL_GPU: 'true', kc.LABEL_SRIOV: 'true', kc.LABEL_SRIOV_PF: 'ens1f0'}

@@ -13,7 +13,6 @@ import subprocess
 import uuid
 
 import pytest
-
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import netns
 
 IMAGE = 'localhost/okl-debian:bookworm-systemd'
@@ -37,9 +36,9 @@ def fake_sriov(root, pf='0000:3b:00.0', pf_name='ens1f0', vfs=('0000:3b:00.2', '
     (devices / pf / 'net' / pf_name).mkdir(parents=True)
     for i, vf in enumerate(vfs):
         (devices / vf).mkdir(parents=True)
-        os.symlink('../%s' % vf, devices / pf / ('virtfn%d' % i))
+        os.symlink(f'../{vf}', devices / pf / f'virtfn{i}')
     (root / 'sys' / 'class' / 'net' / pf_name).mkdir(parents=True)
-    os.symlink('../../../bus/pci/devices/%s' % pf, root / 'sys' / 'class' / 'net' / pf_name / 'device')
+    os.symlink(f'../../../bus/pci/devices/{pf}', root / 'sys' / 'class' / 'net' / pf_name / 'device')
     return str(root)
 
 
@@ -48,10 +47,10 @@ def fake_routes(root, pid=None, v4=(), v6=()):
     base.mkdir(parents=True, exist_ok=True)
     lines = ['Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT']
     for iface, dest, mask in v4:
-        lines.append('%s\t%s\t010200C0\t0003\t0\t0\t0\t%s\t0\t0\t0' % (iface, dest, mask))
+        lines.append(f'{iface}\t{dest}\t010200C0\t0003\t0\t0\t0\t{mask}\t0\t0\t0')
     (base / 'route').write_text('\n'.join(lines) + '\n')
     (base / 'ipv6_route').write_text(''.join(
-        '%s %s %s 00 %s 00000400 00000001 00000000 00000003 %s\n' % (dest, plen, '0' * 32, '0' * 32, iface)
+        '{} {} {} 00 {} 00000400 00000001 00000000 00000003 {}\n'.format(dest, plen, '0' * 32, '0' * 32, iface)
         for iface, dest, plen in v6))
     return str(root)
 
@@ -150,33 +149,33 @@ def test_plan_refuses_default_route_and_name_clashes():
 # ---------------------------------------------------------------- real namespaces
 def _real_bed():
     return os.geteuid() == 0 and shutil.which('docker') and shutil.which('ip') and shutil.which('nsenter') and \
-        subprocess.run(['docker', 'image', 'inspect', IMAGE], capture_output=True).returncode == 0
+        subprocess.run(['docker', 'image', 'inspect', IMAGE], check=False, capture_output=True).returncode == 0
 
 
 def _run(argv, data=None):
-    p = subprocess.run(argv, input=data, capture_output=True, text=True)
+    p = subprocess.run(argv, check=False, input=data, capture_output=True, text=True)
     return p.returncode, p.stdout, p.stderr
 
 
 @pytest.fixture
 def node():
     if not _real_bed():
-        pytest.skip('needs root, docker, iproute2, nsenter and %s' % IMAGE)
+        pytest.skip(f'needs root, docker, iproute2, nsenter and {IMAGE}')
     tag = uuid.uuid4().hex[:6]
-    name = 'okl-ut-netns-%s' % tag
+    name = f'okl-ut-netns-{tag}'
     subprocess.run(['docker', 'run', '-d', '--name', name, '--privileged', IMAGE, 'sleep', '300'], check=True, capture_output=True)
-    veths = ['oklu%s%d' % (tag, i) for i in range(2)]
+    veths = [f'oklu{tag}{i}' for i in range(2)]
     for v in veths:
         subprocess.run(['ip', 'link', 'add', v, 'type', 'veth', 'peer', 'name', v + 'p'], check=True)
     pid = int(subprocess.run(['docker', 'inspect', '-f', '{{.State.Pid}}', name], check=True, capture_output=True, text=True).stdout)
     yield name, pid, veths
-    subprocess.run(['docker', 'rm', '-f', name], capture_output=True)
+    subprocess.run(['docker', 'rm', '-f', name], check=False, capture_output=True)
     for v in veths:
-        subprocess.run(['ip', 'link', 'del', v + 'p'], capture_output=True)
+        subprocess.run(['ip', 'link', 'del', v + 'p'], check=False, capture_output=True)
 
 
 def test_real_attach_idempotent_check_and_return(node):
-    name, pid, veths = node
+    _name, pid, veths = node
     tools = netns.Tools(_run)
     sel = netns.Selection(names=veths, rename={veths[1]: 'net1'}, addresses={veths[0]: '10.66.0.1/24', 'net1': '10.66.1.1/24'})
     changed, devices, _ = netns.ensure(tools, sel, pid, check_mode=True)
@@ -200,4 +199,4 @@ def test_real_refuses_host_default_route_interface(node):
         pytest.skip('this host has no default route')
     with pytest.raises(netns.NetnsError, match='default route of the host'):
         netns.ensure(netns.Tools(_run), netns.Selection(names=sorted(uplinks)[:1]), pid, check_mode=False)
-    assert sorted(uplinks)[0] in {x['ifname'] for x in netns.Tools(_run).links(None)}
+    assert min(uplinks) in {x['ifname'] for x in netns.Tools(_run).links(None)}

@@ -37,7 +37,7 @@ def module(args, check=False, diff=False):
     argv = ['ansible', 'localhost', '-m', 'openkasugai.all_in_one.kind_cluster', '-a', json.dumps(args)]
     argv += ['--check'] if check else []
     argv += ['--diff'] if diff else []
-    p = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=ROOT)
+    p = subprocess.run(argv, check=False, capture_output=True, text=True, env=env, cwd=ROOT)
     out = json.loads(p.stdout)
     return out['plays'][0]['tasks'][0]['hosts']['localhost']
 
@@ -48,12 +48,12 @@ def config(image='kindest/node:v1.32.2', workers=1):
 
 
 def test_check_mode_plans_a_create_without_touching_anything():
-    name = 'okl-ut-%s' % uuid.uuid4().hex[:6]
-    r = module({'name': name, 'config': config(), 'kind_path': KIND, 'kubeconfig': '/tmp/%s/kubeconfig' % name}, check=True, diff=True)
+    name = f'okl-ut-{uuid.uuid4().hex[:6]}'
+    r = module({'name': name, 'config': config(), 'kind_path': KIND, 'kubeconfig': f'/tmp/{name}/kubeconfig'}, check=True, diff=True)
     assert r['changed'] is True and r['actions'] == ['create', 'write kubeconfig']
     assert r['fingerprint'].startswith('sha256:') and r['nodes'] == []
     assert '"role": "worker"' in r['diff']['after'] and r['diff']['before'] == ''
-    assert not os.path.exists('/tmp/%s' % name)
+    assert not os.path.exists(f'/tmp/{name}')
 
 
 def test_absent_on_a_missing_cluster_is_no_change():
@@ -77,7 +77,7 @@ def test_missing_binary_says_what_to_do():
 
 
 def node_image():
-    p = subprocess.run(['docker', 'images', '--format', '{{.Repository}}:{{.Tag}}'], capture_output=True, text=True)
+    p = subprocess.run(['docker', 'images', '--format', '{{.Repository}}:{{.Tag}}'], check=False, capture_output=True, text=True)
     for ref in p.stdout.split():
         if ref.startswith(('kindest/node:', 'localhost/okl-node:')):
             return ref
@@ -88,7 +88,7 @@ def node_image():
                     'none can be pulled here and the node_image role builds one later')
 def test_real_lifecycle(tmp_path):
     image = node_image()
-    name = 'okl-ut-%s' % uuid.uuid4().hex[:6]
+    name = f'okl-ut-{uuid.uuid4().hex[:6]}'
     kubeconfig = str(tmp_path / 'kubeconfig')
     base = {'name': name, 'kind_path': KIND, 'kubeconfig': kubeconfig}
     try:
@@ -115,7 +115,7 @@ def test_check_mode_renders_from_the_lab_model():
         data = yaml.safe_load(f)
     with open(os.path.join(fixture, 'gpu_sriov.expected.yml')) as f:
         expected = yaml.safe_load(f)
-    name = 'okl-ut-%s' % uuid.uuid4().hex[:6]
+    name = f'okl-ut-{uuid.uuid4().hex[:6]}'
     cluster = dict(data['cluster'], name=name)
     r = module({'name': name, 'lab_cluster': cluster, 'lab_registry': dict(data['registry'], password='s3cret'),
                 'node_images': data['images'], 'certs_dir': data['certs_dir'], 'kind_path': KIND}, check=True)

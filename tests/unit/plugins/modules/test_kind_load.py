@@ -10,7 +10,6 @@ import json
 import subprocess
 
 import pytest
-
 from ansible_collections.openkasugai.all_in_one.plugins.modules import kind_load
 
 IMAGE = 'localhost/okl-debian:bookworm-systemd'
@@ -38,8 +37,8 @@ def test_node_images_maps_every_tag_to_the_id():
 
 
 def test_archive_images_from_a_real_docker_save(tmp_path):
-    if subprocess.run(['docker', 'image', 'inspect', IMAGE], capture_output=True).returncode != 0:
-        pytest.skip('needs docker and %s' % IMAGE)
+    if subprocess.run(['docker', 'image', 'inspect', IMAGE], check=False, capture_output=True).returncode != 0:
+        pytest.skip(f'needs docker and {IMAGE}')
     archive = tmp_path / 'img.tar'
     subprocess.run(['docker', 'save', '-o', str(archive), IMAGE], check=True)
     image_id = subprocess.run(['docker', 'image', 'inspect', '-f', '{{.Id}}', IMAGE], check=True, capture_output=True, text=True).stdout.strip()
