@@ -122,7 +122,7 @@ class CliTool:
             return json.loads(out) if out.strip() else None
         except ValueError as exc:
             raise CliError('{} printed output that is not JSON ({})'.format(' '.join([self.name] + [str(a) for a in args[:2]]), exc),
-                           cmd=[self.binary] + [str(a) for a in args], rc=rc, stdout=out, stderr=err)
+                           cmd=[self.binary] + [str(a) for a in args], rc=rc, stdout=out, stderr=err) from exc
 
     def version(self):
         """The tool's version string."""

@@ -45,7 +45,7 @@ def skopeo_inspect(skopeo, transport_ref, tls_verify=True, cert_dir=None, authfi
     try:
         return json.loads(out)
     except ValueError as exc:
-        raise CliError(f'skopeo inspect printed output that is not JSON ({exc})', cmd=[skopeo.binary] + args, rc=rc, stdout=out, stderr=err)
+        raise CliError(f'skopeo inspect printed output that is not JSON ({exc})', cmd=[skopeo.binary] + args, rc=rc, stdout=out, stderr=err) from exc
 
 
 def tls_hint(stderr, cert_dir=None):

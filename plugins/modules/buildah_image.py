@@ -36,8 +36,56 @@ options:
       - Image reference to build, including the tag, for example C(harbor.example.com/openkasugai/cpufunc_sidecar:latest).
       - A short name such as C(cpufunc_sidecar:latest) is stored as C(localhost/cpufunc_sidecar:latest), the way buildah does.
       - With I(push=true) the image is pushed to the registry this reference names.
+      - Exactly one of I(name) and I(images) is required.
     type: str
-    required: true
+  images:
+    description:
+      - Several images in one task, handled one after the other with the same shared settings (I(push),
+        I(cert_dir), I(authfile), I(tls_verify), I(registries_conf), I(pull), I(layers), I(force), I(state)).
+        A no-op check of many images costs one module run instead of one per image.
+      - Each entry takes the per-image options, with the same meaning as at the top level.
+      - The first image that fails stops the task; the message starts with its name.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Image reference, including the tag.
+        type: str
+        required: true
+      extra_tags:
+        description: More local names for the image.
+        type: list
+        elements: str
+        default: []
+      context:
+        description: Build context directory.
+        type: path
+      containerfile:
+        description: Containerfile, relative to I(context) unless absolute.
+        type: path
+      build_args:
+        description: Build arguments.
+        type: dict
+        default: {}
+      target:
+        description: Build stage to stop at.
+        type: str
+      runtime:
+        description: OCI runtime for C(RUN) steps.
+        type: str
+      archive:
+        description: Also export the image to an archive file.
+        type: dict
+        suboptions:
+          path:
+            description: Archive file to write.
+            type: path
+            required: true
+          format:
+            description: Archive format.
+            type: str
+            choices: [docker-archive, oci-archive]
+            default: docker-archive
   extra_tags:
     description:
       - More names given to the same image in local storage (not pushed), for example
@@ -187,6 +235,16 @@ EXAMPLES = r'''
       path: /var/lib/openkasugai-lab/images/cpufunc_calcapp.tar
       format: docker-archive
 
+- name: Check several images at once (one module run), then build only those that changed
+  openkasugai.all_in_one.buildah_image:
+    images:
+      - name: localhost/cpufunc_sidecar:latest
+        context: /src/controller/sample-functions/functions/for_all_in_one/cpugpu-func/cpufunc_sidecar
+      - name: localhost/cpufunc_calcapp:latest
+        context: /src/controller/sample-functions/functions/for_all_in_one/calc-func/cpufunc_calcapp
+  check_mode: true
+  register: plan
+
 - name: Remove the local image and its archive
   openkasugai.all_in_one.buildah_image:
     name: localhost/cpufunc_calcapp:latest
@@ -196,14 +254,20 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+images:
+  description: With I(images), one result per image, each with the keys below (name, action, actions, input_digest ...).
+  returned: when I(images) is given
+  type: list
+  elements: dict
+  sample: [{name: localhost/cpufunc_sidecar:latest, action: skipped, actions: [], changed: false}]
 name:
   description: The normalised image reference.
-  returned: always
+  returned: when I(name) is given
   type: str
   sample: harbor.example.com/openkasugai/cpufunc_sidecar:latest
 input_digest:
   description: Digest of the build inputs, also the value of the image label C(io.openkasugai.input-digest).
-  returned: when state is present
+  returned: when I(name) is given and state is present
   type: str
   sample: sha256:3f0c1e5c1d1f7b3c0b1f2a6c6e0b4b8b9b8d8e0f5e1c2d3a4b5c6d7e8f9a0b1c
 image_id:
@@ -220,12 +284,12 @@ action:
   description:
     - The main thing done (or, in check mode, that would be done).
     - One of C(built), C(pulled), C(tagged), C(pushed), C(exported), C(skipped), C(removed), C(absent).
-  returned: always
+  returned: when I(name) is given
   type: str
   sample: built
 actions:
   description: Every step done, in order, for example C([built, pushed, exported]); empty when nothing changed.
-  returned: always
+  returned: when I(name) is given
   type: list
   elements: str
   sample: [built, pushed]
@@ -278,25 +342,29 @@ MIN_BUILDAH = '1.23'
 MIN_SKOPEO = '1.4'
 PULL_POLICY = {'missing': 'false', 'newer': 'true', 'always': 'always', 'never': 'never'}
 
+# Fields that belong to one image (top level, or in each entry of `images`).
+IMAGE_FIELDS = ('name', 'extra_tags', 'context', 'containerfile', 'build_args', 'target', 'runtime', 'archive')
+
 # Most significant first: the step reported in `action`.
 ACTION_ORDER = ('built', 'pulled', 'tagged', 'pushed', 'exported', 'removed')
 
 
-class BuildahImage:
-    def __init__(self, module):
+class InputError(CliError):
+    """Bad input found before anything ran."""
+
+
+class Tools:
+    """The CLIs, found and version-checked once per module run (shared by every image)."""
+
+    def __init__(self, module, params):
         self.module = module
-        self.params = module.params
-        self.check = module.check_mode
-        self.actions = []
-        self.result = {}
+        self.params = params
         env = {}
-        if self.params['registries_conf']:
-            env['CONTAINERS_REGISTRIES_CONF'] = self.params['registries_conf']
-        self.buildah = CliTool(module, 'buildah', self.params['buildah_path'], env=env)
+        if params['registries_conf']:
+            env['CONTAINERS_REGISTRIES_CONF'] = params['registries_conf']
+        self.buildah = CliTool(module, 'buildah', params['buildah_path'], env=env)
         self.buildah.require_version(MIN_BUILDAH)
         self._skopeo = None
-        self.name = normalize_reference(self.params['name'])
-        self.extra_tags = [normalize_reference(t) for t in self.params['extra_tags']]
 
     @property
     def skopeo(self):
@@ -304,6 +372,25 @@ class BuildahImage:
             self._skopeo = CliTool(self.module, 'skopeo', self.params['skopeo_path'])
             self._skopeo.require_version(MIN_SKOPEO)
         return self._skopeo
+
+
+class BuildahImage:
+    """One image: ``params`` holds its own fields and the shared settings."""
+
+    def __init__(self, module, params, tools):
+        self.module = module
+        self.params = params
+        self.check = module.check_mode
+        self.actions = []
+        self.result = {}
+        self.tools = tools
+        self.buildah = tools.buildah
+        self.name = normalize_reference(params['name'])
+        self.extra_tags = [normalize_reference(t) for t in params['extra_tags'] or []]
+
+    @property
+    def skopeo(self):
+        return self.tools.skopeo
 
     # -- reading local state ---------------------------------------------------------------
     def local_inspect(self, ref):
@@ -317,7 +404,7 @@ class BuildahImage:
             return json.loads(out)
         except ValueError as exc:
             raise CliError(f'buildah inspect printed output that is not JSON ({exc})', cmd=[self.buildah.binary, 'inspect', ref],
-                           rc=rc, stdout=out, stderr=err)
+                           rc=rc, stdout=out, stderr=err) from exc
 
     def images_with_digest(self, digest):
         """Local images labelled with this input digest: list of {id, names, digest}."""
@@ -416,21 +503,21 @@ class BuildahImage:
         p = self.params
         context = p['context']
         if not context:
-            self.module.fail_json(msg='context is required with state=present: the build context directory')
+            raise InputError('context is required with state=present: the build context directory')
         context = os.path.abspath(context)
         if not os.path.isdir(context):
-            self.module.fail_json(msg=f'context {context} is not a directory')
+            raise InputError(f'context {context} is not a directory')
         containerfile = find_containerfile(context, p['containerfile'])
         if not os.path.isfile(containerfile):
-            self.module.fail_json(msg=f'Containerfile {containerfile} does not exist (set containerfile, relative to context {context})')
+            raise InputError(f'Containerfile {containerfile} does not exist (set containerfile, relative to context {context})')
         for key in ('authfile',):
             if p[key] and not os.path.isfile(p[key]):
-                self.module.fail_json(msg=f'{key} {p[key]} does not exist')
+                raise InputError(f'{key} {p[key]} does not exist')
         if p['cert_dir'] and not os.path.isdir(p['cert_dir']):
-            self.module.fail_json(msg='cert_dir {} is not a directory (it must hold the registry CA as *.crt)'.format(p['cert_dir']))
+            raise InputError('cert_dir {} is not a directory (it must hold the registry CA as *.crt)'.format(p['cert_dir']))
         if p['push'] and registry_of(self.name) in (None, 'localhost'):
             example = self.name.split('/', 1)[-1]
-            self.module.fail_json(msg=f'push=true needs a registry in name, for example registry.example.com:5000/project/{example}')
+            raise InputError(f'push=true needs a registry in name, for example registry.example.com:5000/project/{example}')
 
         digest = input_digest(context, containerfile, p['build_args'], p['target'], self.base_identities(containerfile))
         self.result['input_digest'] = digest
@@ -541,6 +628,7 @@ class BuildahImage:
                     os.unlink(archive['path'])
 
     def run(self):
+        """Bring this image to its state; returns the result dict."""
         if self.params['state'] == 'present':
             self.present()
         else:
@@ -553,7 +641,7 @@ class BuildahImage:
         diff = result.pop('diff', None)
         if self.module._diff and diff is not None:
             result['diff'] = diff
-        self.module.exit_json(**result)
+        return result
 
 
 def _build_error(stderr, stdout):
@@ -565,7 +653,20 @@ def _build_error(stderr, stdout):
 def main():
     module = AnsibleModule(
         argument_spec={
-            'name': {'type': 'str', 'required': True},
+            'name': {'type': 'str'},
+            'images': {'type': 'list', 'elements': 'dict', 'options': {
+                'name': {'type': 'str', 'required': True},
+                'extra_tags': {'type': 'list', 'elements': 'str', 'default': []},
+                'context': {'type': 'path'},
+                'containerfile': {'type': 'path'},
+                'build_args': {'type': 'dict', 'default': {}},
+                'target': {'type': 'str'},
+                'runtime': {'type': 'str'},
+                'archive': {'type': 'dict', 'options': {
+                    'path': {'type': 'path', 'required': True},
+                    'format': {'type': 'str', 'default': 'docker-archive', 'choices': ['docker-archive', 'oci-archive']},
+                }},
+            }},
             'extra_tags': {'type': 'list', 'elements': 'str', 'default': []},
             'context': {'type': 'path'},
             'containerfile': {'type': 'path'},
@@ -589,15 +690,35 @@ def main():
             'skopeo_path': {'type': 'path'},
         },
         supports_check_mode=True,
+        required_one_of=[['name', 'images']],
+        mutually_exclusive=[['name', 'images']],
     )
-    build_args = module.params['build_args']
-    module.params['build_args'] = {str(k): '' if v is None else str(v) for k, v in build_args.items()}
+    shared = {k: v for k, v in module.params.items() if k not in IMAGE_FIELDS and k != 'images'}
     try:
-        BuildahImage(module).run()
+        tools = Tools(module, shared)
+        if module.params['images'] is None:
+            params = dict(shared, **{k: module.params[k] for k in IMAGE_FIELDS})
+            module.exit_json(**BuildahImage(module, clean(params), tools).run())
+        results = []
+        for image in module.params['images']:
+            try:
+                results.append(BuildahImage(module, clean(dict(shared, **image)), tools).run())
+            except (CliError, ValueError) as exc:
+                kwargs = exc.fail_kwargs() if isinstance(exc, CliError) else {'msg': str(exc)}
+                kwargs['msg'] = '{}: {}'.format(image['name'], kwargs['msg'])
+                module.fail_json(images=results, **kwargs)
+        module.exit_json(changed=any(r['changed'] for r in results), images=results)
     except CliError as exc:
         module.fail_json(**exc.fail_kwargs())
     except ValueError as exc:
         module.fail_json(msg=str(exc))
+
+
+def clean(params):
+    """Build args as strings (YAML may give numbers)."""
+    params['build_args'] = {str(k): '' if v is None else str(v) for k, v in (params.get('build_args') or {}).items()}
+    params['extra_tags'] = params.get('extra_tags') or []
+    return params
 
 
 if __name__ == '__main__':

@@ -27,7 +27,7 @@ REPO = HERE.parents[4]
 FIXTURES = UNIT / "fixtures" / "images"
 sys.path.insert(0, str(UNIT))
 
-from registry_fixture import TlsRegistry
+from registry_fixture import TlsRegistry  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("buildah") is None or shutil.which("skopeo") is None,
                                 reason="buildah and skopeo are needed (tests/bed/setup.sh installs them)")
@@ -311,3 +311,22 @@ def test_run_steps_build_on_the_debian_base(tmp_path):
         assert sh("buildah", "run", f"{RUN}-ctr", "cat", "/greeting").stdout.strip() == "hello", out
     finally:
         sh("buildah", "rm", f"{RUN}-ctr", check=False)
+
+
+def test_images_option_checks_many_images_in_one_run(tmp_path, registry):
+    one, two = context(tmp_path, "hello"), context(tmp_path / "b", "hello")
+    shared = {"push": True, "cert_dir": str(registry.cert_dir)}
+    images = [{"name": f"{registry.url}/lab/{RUN}-many-1:1", "context": str(one)},
+              {"name": f"{registry.url}/lab/{RUN}-many-2:1", "context": str(two), "extra_tags": [f"{RUN}-many-2:1"]}]
+    plan = run_module({**shared, "images": images}, tmp_path, check=True)
+    assert plan["changed"] and [r["actions"] for r in plan["images"]] == [["built", "pushed"], ["built", "pushed"]]
+    done = run_module({**shared, "images": images}, tmp_path)
+    assert [r["action"] for r in done["images"]] == ["built", "built"]
+    assert registry.tags(f"lab/{RUN}-many-1") == ["1"] and registry.tags(f"lab/{RUN}-many-2") == ["1"]
+    again = run_module({**shared, "images": images}, tmp_path, check=True)
+    assert not again["changed"] and [r["action"] for r in again["images"]] == ["skipped", "skipped"]
+
+    broken = [images[0], {"name": f"{RUN}-many-bad:1", "context": str(tmp_path / "missing")}]
+    failed = run_module({"images": broken}, tmp_path)
+    assert failed["failed"] and failed["msg"].startswith(f"{RUN}-many-bad:1: context ")
+    assert run_module({"name": "x:1", "images": images}, tmp_path)["failed"]
