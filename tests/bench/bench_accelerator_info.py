@@ -18,10 +18,9 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, '..', 'unit'))
 sys.path.insert(0, os.path.join(here, '..', '..', '.collection-root'))
 
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import (
-    discover_accelerators,
-)
-from fakesys import FakeSys
+from fakesys import FakeSys  # noqa: E402
+
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import discover_accelerators  # noqa: E402
 
 
 def build(root):
