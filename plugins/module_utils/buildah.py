@@ -297,11 +297,11 @@ def containerfile_instructions(text):
             current += stripped[:-1] + ' '
             continue
         current += stripped
-        keyword, _, rest = current.strip().partition(' ')
+        keyword, _sep, rest = current.strip().partition(' ')
         instructions.append((keyword.upper(), rest.strip()))
         current = ''
     if current.strip():
-        keyword, _, rest = current.strip().partition(' ')
+        keyword, _sep, rest = current.strip().partition(' ')
         instructions.append((keyword.upper(), rest.strip()))
     return instructions
 
@@ -372,7 +372,7 @@ def context_entries(context):
     ``context``: regular files (content = sha256), symlinks (content = target) and directories,
     minus what the ignore file excludes. Modes keep only the permission bits."""
     _ignore_name, rules = read_ignore_rules(context)
-    can_prune = not any(neg for _, neg in rules)
+    can_prune = not any(negated for _regex, negated in rules)
     entries = []
     for root, dirs, files in os.walk(context, followlinks=False):
         rel_root = os.path.relpath(root, context)

@@ -16,9 +16,9 @@ description:
     target stage, and for each base image that was itself built by this module, that base's input
     digest (so rebuilding a base rebuilds the images built on it). Timestamps are not inputs."
   - When an image carrying the same input digest already exists, nothing is built. It may exist
-    locally (under I(name) or any other name: it is then only tagged), or in the registry when
-    I(push=true) (read with C(skopeo inspect), with the same TLS settings and auth file: it is then
-    pulled into local storage, not rebuilt).
+    locally (under I(name) or any other name, in which case it is only tagged), or in the registry
+    when I(push=true) (read with C(skopeo inspect), with the same TLS settings and auth file; it is
+    then pulled into local storage, not rebuilt).
   - With I(push=true) the image is pushed to the registry named in I(name), verifying TLS by default.
     With I(archive) it is also exported to a C(docker-archive) or C(oci-archive) file, for example to
     load it into kind nodes when the lab has no registry; an archive already holding the same input
@@ -26,7 +26,7 @@ description:
   - Credentials are never put on a command line; registry logins come from I(authfile).
 version_added: 0.1.0
 author:
-  - OpenKasugai all-in-one maintainers
+  - OpenKasugai all-in-one maintainers (@openkasugai)
 requirements:
   - buildah >= 1.23 on the target host (Debian bookworm ships 1.28)
   - skopeo >= 1.4 on the target host, when I(push=true) or I(archive) is used

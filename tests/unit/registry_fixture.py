@@ -124,7 +124,7 @@ class TlsRegistry:
         (server_dir / "server.crt").write_bytes(srv_cert.public_bytes(serialization.Encoding.PEM))
         (server_dir / "server.key").write_bytes(_pem_key(srv_key))
         (server_dir / "server.key").chmod(0o600)
-        _, other_cert = make_ca("an unrelated CA")
+        _other_key, other_cert = make_ca("an unrelated CA")
         (self.other_ca_dir / "ca.crt").write_bytes(other_cert.public_bytes(serialization.Encoding.PEM))
         config = self.workdir / "config.yml"
         config.write_text(
