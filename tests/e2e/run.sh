@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# End-to-end test on a real kind cluster (`make e2e`; a stage of tests/run.sh). Everything is real:
+# kind v0.32.0 (go install), a node image built offline from Debian packages and Go modules
+# (node-image/build.sh, cached in $OKL_CACHE), the collection's preflight and kind_cluster roles
+# creating 1 control plane + 2 workers, pods from an image we built, pod traffic between workers.
+# Nothing is faked. Prints the seconds of each phase; exit status 0 only if every phase passed.
+#
+#   tests/e2e/run.sh                  # build (or load) the node image, create, check, delete
+#   OKL_E2E_KEEP=1 tests/e2e/run.sh   # leave the cluster running (kubeconfig printed at the end)
+set -euo pipefail
+# The phase functions are called through `phase NAME FUNCTION`.
+# shellcheck disable=SC2317
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo"
+: "${OKL_CACHE:=/var/cache/openkasugai-tests}"
+: "${OKL_VENV:=$repo/.venv}"
+: "${OKL_E2E_STATE:=/var/lib/openkasugai-e2e}"
+export OKL_CACHE
+kind_version=$(sed -n '/^  kind:/,/version:/s/^ *version: *//p' inventory/localhost-cpu/group_vars/all/downloads.yml)
+k8s_version=${OKL_K8S_VERSION:-v1.34.1}
+export OKL_K8S_VERSION=$k8s_version
+export GOPATH="$OKL_CACHE/go" GOMODCACHE="$OKL_CACHE/go/pkg/mod" GOCACHE="$OKL_CACHE/go/cache" GOFLAGS=-modcacherw
+export PATH="$GOPATH/bin:$PATH"
+# shellcheck disable=SC1091
+source "$OKL_VENV/bin/activate"
+export ANSIBLE_COLLECTIONS_PATH="$repo/.collection-root" ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
+
+declare -a summary=()
+# NOTE: the phase functions run in an `||` context, where bash ignores `set -e`: each one returns on
+# its first failure explicitly.
+phase() {  # phase NAME COMMAND...: run it, record its seconds
+  local name=$1 start rc=0
+  shift
+  printf '\n===== e2e: %s =====\n' "$name"
+  start=$(date +%s)
+  "$@" || rc=$?
+  summary+=("$(printf '%-14s %4ss  %s' "$name" "$(( $(date +%s) - start ))" "$([[ $rc -eq 0 ]] && echo ok || echo "FAILED ($rc)")")")
+  return "$rc"
+}
+report() {
+  printf '\n===== e2e summary =====\n'
+  printf '%s\n' "${summary[@]}"
+}
+
+kind_bin="$GOPATH/bin/kind"
+install_kind() {
+  if [[ -x $kind_bin ]] && [[ $("$kind_bin" version) == "kind $kind_version "* ]]; then
+    echo "kind $kind_version already in $kind_bin"
+    return 0
+  fi
+  CGO_ENABLED=0 go install "sigs.k8s.io/kind@$kind_version" || return
+  "$kind_bin" version
+}
+
+node_image=""
+build_node_image() {
+  node_image=$(tests/e2e/node-image/build.sh | tail -n 1) || return
+  [[ $node_image == localhost/okl-node:* ]] || return 1
+  echo "node image: $node_image"
+}
+
+echo_image=""
+build_echo_image() {
+  local bin dir
+  bin=$(tests/e2e/node-image/build-go.sh own tests/e2e/echo) || return
+  echo_image="localhost/okl-e2e-echo:$(basename "$bin" | sed 's/^own-echo-//')"
+  if docker image inspect "$echo_image" >/dev/null 2>&1; then
+    echo "$echo_image already built"
+    return 0
+  fi
+  dir=$(mktemp -d)
+  cp "$bin/echo" "$dir/okl-e2e-echo" || return
+  printf 'FROM scratch\nCOPY okl-e2e-echo /usr/local/bin/\nENTRYPOINT ["/usr/local/bin/okl-e2e-echo"]\n' >"$dir/Dockerfile"
+  docker build -q -t "$echo_image" "$dir" || return
+  rm -rf "$dir"
+}
+
+play() {  # play PLAYBOOK [extra args]
+  ansible-playbook "tests/e2e/$1" -e "okl_e2e_state_dir=$OKL_E2E_STATE" -e "okl_e2e_kind=$kind_bin" \
+    -e "okl_e2e_k8s_version=$k8s_version" "${@:2}"
+}
+create_cluster() { play cluster.yml -e "okl_e2e_node_image=$node_image" -e okl_e2e_state=present; }
+check_cluster() { play checks.yml -e "okl_e2e_echo_image=$echo_image"; }
+delete_cluster() {
+  play cluster.yml -e "okl_e2e_node_image=$node_image" -e okl_e2e_state=absent || return
+  local left
+  left=$(docker ps -aq --filter label=io.x-k8s.kind.cluster=okl-e2e)
+  [[ -z $left ]] || { echo "containers of okl-e2e are still there: $left"; return 1; }
+}
+collect_logs() {
+  local dir="$repo/tests/output/e2e-logs"
+  rm -rf "$dir"
+  "$kind_bin" export logs "$dir" --name okl-e2e >/dev/null 2>&1 && echo "kind logs in $dir"
+}
+
+rc=0
+mkdir -p "$OKL_E2E_STATE"
+if phase kind install_kind && phase node-image build_node_image && phase echo-image build_echo_image; then
+  if phase create create_cluster && phase checks check_cluster; then
+    :
+  else
+    rc=1
+    collect_logs || echo "no kind logs could be exported"
+  fi
+  if [[ ${OKL_E2E_KEEP:-0} == 1 ]]; then
+    echo "cluster kept: KUBECONFIG=$OKL_E2E_STATE/okl-e2e/kubeconfig"
+  else
+    phase delete delete_cluster || rc=1
+  fi
+else
+  rc=1
+fi
+report
+exit "$rc"
