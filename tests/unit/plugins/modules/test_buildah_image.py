@@ -183,6 +183,7 @@ def test_push_over_tls_skip_pull_and_docker_pull(tmp_path, registry):
 
     # docker trusts the registry through certs.d (per pull, no daemon restart)
     certs_d = Path("/etc/docker/certs.d") / registry.url
+    made_parent = not certs_d.parent.exists()
     certs_d.mkdir(parents=True, exist_ok=True)
     try:
         shutil.copy(registry.ca_file, certs_d / "ca.crt")
@@ -193,6 +194,8 @@ def test_push_over_tls_skip_pull_and_docker_pull(tmp_path, registry):
     finally:
         sh("docker", "image", "rm", ref, check=False)
         shutil.rmtree(certs_d, ignore_errors=True)
+        if made_parent and not any(certs_d.parent.iterdir()):
+            certs_d.parent.rmdir()
 
 
 def test_wrong_ca_fails_with_a_clear_message(tmp_path, registry):
