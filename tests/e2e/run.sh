@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# The phase functions are called through `phase NAME FUNCTION` (shellcheck cannot see that).
+# shellcheck disable=SC2317
 # End-to-end test on a real kind cluster (`make e2e`; a stage of tests/run.sh). Everything is real:
 # kind v0.32.0 (go install), a node image built offline from Debian packages and Go modules
 # (node-image/build.sh, cached in $OKL_CACHE), the collection's preflight and kind_cluster roles
@@ -8,8 +10,6 @@
 #   tests/e2e/run.sh                  # build (or load) the node image, create, check, delete
 #   OKL_E2E_KEEP=1 tests/e2e/run.sh   # leave the cluster running (kubeconfig printed at the end)
 set -euo pipefail
-# The phase functions are called through `phase NAME FUNCTION`.
-# shellcheck disable=SC2317
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"

@@ -126,7 +126,7 @@ for _ in $(seq 100); do
   docker exec "$builder" ctr version >/dev/null 2>&1 && break
   sleep 0.2
 done
-docker exec -i "$builder" ctr --namespace k8s.io images import --all-platforms --no-unpack --digests - <"$work/images.tar" >&2
+docker exec -i "$builder" ctr --namespace k8s.io images import --all-platforms --no-unpack - <"$work/images.tar" >&2
 have=$(docker exec "$builder" ctr --namespace k8s.io images list -q)
 for image in "${images[@]}"; do
   grep -qxF "$image" <<<"$have" || { log "$image is missing from the node's containerd after the import"; exit 1; }
