@@ -5,10 +5,11 @@
 # Each set is built in a generated module under $OKL_CACHE/build/ and its output kept under
 # $OKL_CACHE/bin/<name>-<version>-<hash of this script>/; a later run with the same versions reuses it.
 #
-#   build-go.sh k8s v1.34.1 | etcd v3.6.4 | coredns v1.12.1 | crictl v1.34.0 | own DIR   -> prints the output directory
+#   build-go.sh k8s v1.34.1 | etcd v3.6.4 | coredns v1.12.1 | crictl v0.34.1 | own DIR   -> prints the output directory
 # (own: a main package of ours, DIR holding its *.go files: the pause and echo programs)
 set -euo pipefail
 
+here=$(cd "$(dirname "$0")" && pwd)
 : "${OKL_CACHE:=/var/cache/openkasugai-tests}"
 export GOPATH="$OKL_CACHE/go" GOMODCACHE="$OKL_CACHE/go/pkg/mod" GOCACHE="$OKL_CACHE/go/cache"
 export GOFLAGS=-modcacherw CGO_ENABLED=0 GOTOOLCHAIN=local
@@ -18,6 +19,9 @@ recipe=1
 what=$1
 version=${2:-}
 out="$OKL_CACHE/bin/$what-${version:-own}-r$recipe"
+if [[ $what == coredns || $what == crictl ]]; then
+  out+="-$(sha256sum <"$here/$what/main.go" | cut -c1-12)"  # our main package
+fi
 if [[ $what == own ]]; then
   src=$(cd "$version" && pwd)
   version=$(basename "$src")
@@ -68,13 +72,16 @@ case $what in
     GOFLAGS="$GOFLAGS -mod=mod" go build -trimpath -ldflags "-s -w" -o "$out/etcdctl" go.etcd.io/etcd/etcdctl/v3
     ;;
   coredns)
+    # our main package (coredns/main.go: kubeadm's plugins only) against the pinned CoreDNS module
+    cp "$here/coredns/main.go" .
     printf 'module okl.local/corednsbuild\n\ngo 1.24\n\nrequire github.com/coredns/coredns %s\n' "$version" >go.mod
-    GOFLAGS="$GOFLAGS -mod=mod" go build -trimpath -ldflags "-s -w" -o "$out/coredns" github.com/coredns/coredns
+    GOFLAGS="$GOFLAGS -mod=mod" go build -trimpath -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$version" -o "$out/coredns" .
     ;;
   crictl)
-    printf 'module okl.local/crictlbuild\n\ngo 1.24\n\nrequire sigs.k8s.io/cri-tools %s\n' "$version" >go.mod
-    GOFLAGS="$GOFLAGS -mod=mod" go build -trimpath -ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$version" \
-      -o "$out/crictl" sigs.k8s.io/cri-tools/cmd/crictl
+    # our crictl/main.go (the proxy does not serve sigs.k8s.io/cri-tools) against k8s.io/cri-api <version>
+    cp "$here/crictl/main.go" .
+    printf 'module okl.local/crictl\n\ngo 1.24\n\nrequire k8s.io/cri-api %s\n' "$version" >go.mod
+    GOFLAGS="$GOFLAGS -mod=mod" go build -trimpath -ldflags "-s -w" -o "$out/crictl" .
     ;;
   own)
     cp "$src"/*.go .
@@ -82,7 +89,7 @@ case $what in
     go build -trimpath -ldflags "-s -w" -o "$out/$version" .
     ;;
   *)
-    echo "usage: $0 k8s VERSION | etcd VERSION | coredns VERSION | crictl VERSION | own DIR" >&2
+    echo "usage: $0 k8s VERSION | etcd VERSION | coredns VERSION | crictl CRI_API_VERSION | own DIR" >&2
     exit 2
     ;;
 esac

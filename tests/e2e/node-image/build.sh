@@ -16,7 +16,7 @@ k8s_version=${OKL_K8S_VERSION:-v1.34.1}
 etcd_version=v3.6.4 etcd_tag=3.6.4-0
 coredns_version=v1.12.1
 pause_tag=3.10.1
-crictl_version=v1.34.0
+crictl_version=v0.34.1  # k8s.io/cri-api of our crictl (node-image/crictl)
 
 log() { echo "node-image: $*" >&2; }
 
