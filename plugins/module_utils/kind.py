@@ -71,15 +71,15 @@ class Kind:
         return version
 
     def clusters(self):
-        out, _ = self._call(['get', 'clusters'], 'kind get clusters')
+        out, _err = self._call(['get', 'clusters'], 'kind get clusters')
         return parse_names(out)
 
     def nodes(self, name):
-        out, _ = self._call(['get', 'nodes', '--name', name], f'kind get nodes --name {name}')
+        out, _err = self._call(['get', 'nodes', '--name', name], f'kind get nodes --name {name}')
         return parse_names(out)
 
     def kubeconfig(self, name, internal=False):
-        out, _ = self._call(['get', 'kubeconfig', '--name', name] + (['--internal'] if internal else []),
+        out, _err = self._call(['get', 'kubeconfig', '--name', name] + (['--internal'] if internal else []),
                             f'kind get kubeconfig --name {name}')
         return out
 

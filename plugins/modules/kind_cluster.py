@@ -16,7 +16,8 @@ description:
     which deletes and creates the cluster again. A cluster of that name that this module did not create (no
     fingerprint) is treated the same way.
 version_added: 0.1.0
-author: OpenKasugai all-in-one maintainers
+author:
+  - OpenKasugai all-in-one maintainers (@openkasugai)
 requirements:
   - kind 0.20.0 or later
   - the docker CLI
@@ -134,10 +135,10 @@ nodes:
     name: {description: Container name., type: str}
     role: {description: kind role (control-plane or worker)., type: str}
     id: {description: Container ID., type: str}
-    pid: {description: PID of the container's init (its network namespace is /proc/<pid>/ns/net)., type: int}
+    pid: {description: 'PID of the container init; its network namespace is /proc/<pid>/ns/net.', type: int}
     running: {description: Whether the container runs., type: bool}
     image: {description: Node image., type: str}
-    addresses: {description: Addresses on docker networks, each {network, address}., type: list, elements: dict}
+    addresses: {description: 'Addresses on docker networks, each with network and address.', type: list, elements: dict}
   sample:
     - {name: kasugai-worker, role: worker, id: 4f3c..., pid: 4242, running: true, image: "kindest/node:v1.32.2",
        addresses: [{network: kind-kasugai, address: 172.30.0.3}]}

@@ -11,7 +11,8 @@ description:
   - A node is skipped when its containerd already has an image with the same image ID (config digest) under the
     same name, read with C(crictl images -o json) through C(docker exec). C(kind load) itself always copies.
 version_added: 0.1.0
-author: OpenKasugai all-in-one maintainers
+author:
+  - OpenKasugai all-in-one maintainers (@openkasugai)
 requirements:
   - kind 0.20.0 or later and the docker CLI
 options:
@@ -48,6 +49,7 @@ attributes:
     description: Reads every node and reports which loads it would do.
   diff_mode:
     support: none
+    description: Reports per-node actions in RV(loads) instead.
   idempotent:
     support: full
     description: Nodes that hold the same image ID under the same name are skipped.
@@ -78,7 +80,7 @@ loads:
     node: {description: Node container., type: str}
     image: {description: Image name (or archive path)., type: str}
     id: {description: Image ID (sha256 of its config)., type: str}
-    action: {description: C(loaded), C(would load) (check mode) or C(present)., type: str}
+    action: {description: 'C(loaded), C(would load) (check mode) or C(present).', type: str}
   sample:
     - {node: kasugai-worker, image: "localhost/cpufunc_calcapp:1.0.0", id: "sha256:1f2e...", action: loaded}
 """

@@ -19,7 +19,8 @@ description:
   - A device already in the container with its addresses and up is left alone. VFs of a PF that are in
     neither namespace (held by a pod) are reported as C(elsewhere) and left alone.
 version_added: 0.1.0
-author: OpenKasugai all-in-one maintainers
+author:
+  - OpenKasugai all-in-one maintainers (@openkasugai)
 requirements:
   - iproute2 with JSON output (C(ip -json), 4.13 or later) and C(nsenter) (util-linux) on the host
   - the docker CLI when O(container) is used
