@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# The stage functions are called through `stage NAME FUNCTION`, which shellcheck cannot follow.
+# shellcheck disable=SC2317
 # The whole test suite, as CI runs it (`make test`). Prepares the machine
 # (tests/bed/setup.sh), then runs every stage even when one fails, and prints a
 # summary with the time each stage took. Exit status: 0 only if all passed.
@@ -7,8 +9,6 @@
 #   tests/run.sh lint unit       # only these stages (setup lint ruff sanity unit integration molecule)
 #   OKL_MOLECULE_SCENARIOS="preflight host" tests/run.sh molecule
 set -uo pipefail
-# The stage functions below are called through `stage NAME FUNCTION`.
-# shellcheck disable=SC2317
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo" || exit 1

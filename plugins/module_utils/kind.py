@@ -80,7 +80,7 @@ class Kind:
 
     def kubeconfig(self, name, internal=False):
         out, _err = self._call(['get', 'kubeconfig', '--name', name] + (['--internal'] if internal else []),
-                            f'kind get kubeconfig --name {name}')
+                               f'kind get kubeconfig --name {name}')
         return out
 
     def create(self, name, config_path, kubeconfig_path, wait=None, network=None):

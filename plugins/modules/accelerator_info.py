@@ -20,7 +20,7 @@ description:
     and Altera (C(0x1172)) functions, and Intel (C(0x8086)) functions with a known FPGA device id.
   - PCI addresses are always in full form with domain, lower-case hex (V(0000:3b:00.0)).
 version_added: 0.1.0
-author: OpenKasugai all-in-one maintainers
+author: OpenKasugai all-in-one maintainers (@openkasugai)
 options:
   sysfs_root:
     description:
@@ -50,6 +50,7 @@ attributes:
     description: Read-only; runs the same in check mode.
   diff_mode:
     support: none
+    description: The module only reads, so there is nothing to diff.
   idempotent:
     support: full
     description: Read-only.

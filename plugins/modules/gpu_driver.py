@@ -17,7 +17,7 @@ description:
     processes (pid, command name, files) holding the devices; nothing is unloaded.
   - With O(state=present), loads the modules in reverse order (C(nvidia) first) with C(modprobe).
 version_added: 0.1.0
-author: OpenKasugai all-in-one maintainers
+author: OpenKasugai all-in-one maintainers (@openkasugai)
 options:
   state:
     description:

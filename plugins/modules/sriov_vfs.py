@@ -18,7 +18,7 @@ description:
   - A PF that already has O(num_vfs) VFs is not touched and not waited on, even when its VF netdevs are not
     visible (moved into a container's network namespace).
 version_added: 0.1.0
-author: OpenKasugai all-in-one maintainers
+author: OpenKasugai all-in-one maintainers (@openkasugai)
 options:
   pf:
     description:

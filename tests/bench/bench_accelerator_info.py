@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: OpenKasugai all-in-one maintainers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Time accelerator_info's discovery on a fake sysfs of 1,000 PCI functions (512 of them VFs).
@@ -50,7 +49,7 @@ def main():
         functions = build(root)
         built = time.monotonic() - start
         runs = []
-        for _ in range(5):
+        for _round in range(5):
             start = time.monotonic()
             result = discover_accelerators(root, root, root)
             runs.append(time.monotonic() - start)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: OpenKasugai all-in-one maintainers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Fake sysfs/procfs/dev trees that look like real machines, for tests and benchmarks.

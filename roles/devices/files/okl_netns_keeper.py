@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # Copyright: OpenKasugai all-in-one maintainers
 # Apache License 2.0 (see LICENSE)
 """okl-netns-keeper: keeps the lab's netdevs inside their kind node containers.

@@ -85,7 +85,7 @@ def test_resolve_pf_vfs_across_namespaces_and_elsewhere(tmp_path):
                      ('0000:3b:00.4', 'elsewhere')}
     # the PF by PCI address after it was moved (sysfs no longer shows its netdev): found through parentdev
     ns2 = netns.normalize_links([link('ens1f0', pci='0000:3b:00.0', up=True)])
-    wanted, _ = netns.resolve(netns.Selection(pf='0000:3b:00.0', include_pf=True), [], ns2, root)
+    wanted, _missing = netns.resolve(netns.Selection(pf='0000:3b:00.0', include_pf=True), [], ns2, root)
     assert [w['where'] for w in wanted if w['pci'] == '0000:3b:00.0'] == ['target']
 
 
@@ -95,45 +95,45 @@ def test_resolve_errors(tmp_path):
         netns.resolve(netns.Selection(pf='ens1f0'), [], [], root)
     with pytest.raises(netns.NetnsError, match='PF ens9 was not found'):
         netns.resolve(netns.Selection(pf='ens9'), [], [], root)
-    _, missing = netns.resolve(netns.Selection(names=['nope'], pci_addresses=['0000:01:00.1']), [], [], root)
+    _wanted, missing = netns.resolve(netns.Selection(names=['nope'], pci_addresses=['0000:01:00.1']), [], [], root)
     assert missing == ['nope', '0000:01:00.1']
 
 
 def test_plan_present_moves_renames_addresses_and_is_idempotent():
     sel = netns.Selection(names=['a', 'b'], rename={'b': 'net1'}, addresses={'a': '10.0.0.1/24', 'net1': ['10.0.1.1/24']})
     host = netns.normalize_links([link('a'), link('b')])
-    wanted, _ = netns.resolve(sel, host, [], '/')
+    wanted, _missing = netns.resolve(sel, host, [], '/')
     hl, nl, devices = netns.plan(sel, wanted, 77, 'present', host, [], host_ref=5)
     assert hl == ['link set dev a netns 77', 'link set dev b netns 77 name net1']
     assert nl == ['addr replace 10.0.0.1/24 dev a', 'link set dev a up', 'addr replace 10.0.1.1/24 dev net1', 'link set dev net1 up']
     assert [d['after'] for d in devices] == ['target', 'target']
     # the state after those lines: nothing to do
     ns = netns.normalize_links([link('a', up=True, addrs=['10.0.0.1/24']), link('net1', up=True, addrs=['10.0.1.1/24'])])
-    wanted, _ = netns.resolve(sel, [], ns, '/')
+    wanted, _missing = netns.resolve(sel, [], ns, '/')
     assert netns.plan(sel, wanted, 77, 'present', [], ns, host_ref=5)[:2] == ([], [])
     # a lost address and a downed link are repaired in place
     ns = netns.normalize_links([link('a', up=False, addrs=[]), link('net1', up=True, addrs=['10.0.1.1/24'])])
-    wanted, _ = netns.resolve(sel, [], ns, '/')
+    wanted, _missing = netns.resolve(sel, [], ns, '/')
     assert netns.plan(sel, wanted, 77, 'present', [], ns, host_ref=5)[:2] == ([], ['addr replace 10.0.0.1/24 dev a', 'link set dev a up'])
 
 
 def test_plan_absent_returns_with_original_name():
     sel = netns.Selection(names=['a', 'b'], rename={'b': 'net1'})
     ns = netns.normalize_links([link('a', up=True), link('net1', up=True)])
-    wanted, _ = netns.resolve(sel, [], ns, '/')
+    wanted, _missing = netns.resolve(sel, [], ns, '/')
     hl, nl, devices = netns.plan(sel, wanted, 77, 'absent', [], ns, host_ref=5)
     assert hl == [] and nl == ['link set dev a netns 5', 'link set dev net1 netns 5 name b']
     assert [d['name'] for d in devices] == ['a', 'b']
     # already back: nothing to do
     host = netns.normalize_links([link('a'), link('b')])
-    wanted, _ = netns.resolve(sel, host, [], '/')
+    wanted, _missing = netns.resolve(sel, host, [], '/')
     assert netns.plan(sel, wanted, 77, 'absent', host, [], host_ref=5)[:2] == ([], [])
 
 
 def test_plan_refuses_default_route_and_name_clashes():
     host = netns.normalize_links([link('eth0', up=True, addrs=['192.0.2.10/24']), link('eth1')])
     sel = netns.Selection(regex='^eth')
-    wanted, _ = netns.resolve(sel, host, [], '/')
+    wanted, _missing = netns.resolve(sel, host, [], '/')
     with pytest.raises(netns.NetnsError, match='eth0 carries the default route of the host'):
         netns.plan(sel, wanted, 77, 'present', host, [], host_default={'eth0'})
     ns = netns.normalize_links([link('eth1', up=True)])
@@ -141,7 +141,7 @@ def test_plan_refuses_default_route_and_name_clashes():
     wanted = [{'id': 'eth1', 'pci': None, 'where': 'host', 'link': host[1], 'required': True}]
     with pytest.raises(netns.NetnsError, match='already has a netdev named eth1'):
         netns.plan(sel, wanted, 77, 'present', host, ns)
-    wanted, _ = netns.resolve(netns.Selection(regex='^eth'), [], ns, '/')
+    wanted, _missing = netns.resolve(netns.Selection(regex='^eth'), [], ns, '/')
     with pytest.raises(netns.NetnsError, match='default route inside the container'):
         netns.plan(netns.Selection(regex='^eth'), wanted, 77, 'absent', [], ns, ns_default={'eth1'})
 
@@ -178,7 +178,7 @@ def test_real_attach_idempotent_check_and_return(node):
     _name, pid, veths = node
     tools = netns.Tools(_run)
     sel = netns.Selection(names=veths, rename={veths[1]: 'net1'}, addresses={veths[0]: '10.66.0.1/24', 'net1': '10.66.1.1/24'})
-    changed, devices, _ = netns.ensure(tools, sel, pid, check_mode=True)
+    changed, devices, _missing = netns.ensure(tools, sel, pid, check_mode=True)
     assert changed and {d['after'] for d in devices} == {'target'}
     assert {x['ifname'] for x in tools.links(None)} >= set(veths), 'check mode moved something'
     assert netns.ensure(tools, sel, pid)[0] is True
@@ -193,7 +193,7 @@ def test_real_attach_idempotent_check_and_return(node):
 
 
 def test_real_refuses_host_default_route_interface(node):
-    _, pid, _ = node
+    _name, pid, _veths = node
     uplinks = netns.default_route_interfaces('/')
     if not uplinks:
         pytest.skip('this host has no default route')
