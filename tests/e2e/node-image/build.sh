@@ -133,10 +133,13 @@ for image in "${images[@]}"; do
 done
 docker exec "$builder" pkill -TERM -x containerd
 docker wait "$builder" >/dev/null
+# the builder ran containerd as its entrypoint: give the node its own back (STOPSIGNAL and ENV are
+# kept from the base image; docker 20.10's commit cannot set STOPSIGNAL anyway)
 docker commit \
-  --change 'ENTRYPOINT ["/usr/local/bin/okl-node-entrypoint", "/lib/systemd/systemd"]' \
-  --change 'CMD []' --change 'STOPSIGNAL SIGRTMIN+3' --change 'ENV container=docker' \
+  --change 'ENTRYPOINT ["/usr/local/bin/okl-node-entrypoint", "/lib/systemd/systemd"]' --change 'CMD []' \
   "$builder" "$ref" >/dev/null
+stop_signal=$(docker image inspect -f '{{.Config.StopSignal}}' "$ref")
+[[ $stop_signal == SIGRTMIN+3 ]] || { log "$ref stops with '$stop_signal', not SIGRTMIN+3 (systemd's halt)"; exit 1; }
 log "saving $ref to $archive"
 docker save -o "$archive.tmp" "$ref"
 mv "$archive.tmp" "$archive"
