@@ -145,4 +145,5 @@ docker save -o "$archive.tmp" "$ref"
 mv "$archive.tmp" "$archive"
 # older archives of this Kubernetes version are stale inputs: keep the cache from growing
 find "$(dirname "$archive")" -name "$k8s_version-*.tar" ! -name "$(basename "$archive")" -delete
+rm -rf "$work"  # the images archive (~0.7 GB) and build context: the node image holds them now
 echo "$ref"
