@@ -6,7 +6,7 @@
 # summary with the time each stage took. Exit status: 0 only if all passed.
 #
 #   tests/run.sh                 # everything
-#   tests/run.sh lint unit       # only these stages (setup lint ruff sanity unit integration molecule)
+#   tests/run.sh lint unit       # only these stages (setup lint ruff sanity unit integration molecule e2e)
 #   OKL_MOLECULE_SCENARIOS="preflight host" tests/run.sh molecule
 set -uo pipefail
 
@@ -29,7 +29,7 @@ stage() {  # stage NAME COMMAND...
 }
 
 wanted() { [[ $# -eq 0 ]] || [[ " $selected " == *" $1 "* ]]; }
-selected="${*:-setup lint ruff sanity unit integration molecule}"
+selected="${*:-setup lint ruff sanity unit integration molecule e2e}"
 
 stage setup bash tests/bed/setup.sh
 [[ ${results[0]} -eq 0 ]] || { echo "machine setup failed: nothing else can run"; exit 1; }
@@ -84,6 +84,7 @@ for s in $selected; do
     unit) stage pytest-unit python -m pytest -q tests/unit ;;
     integration) stage pytest-integration python -m pytest -q tests/integration ;;
     molecule) stage molecule molecule_all ;;
+    e2e) stage e2e bash tests/e2e/run.sh ;;
     *) echo "unknown stage $s"; exit 2 ;;
   esac
 done
