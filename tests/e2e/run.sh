@@ -88,6 +88,12 @@ delete_cluster() {
   left=$(docker ps -aq --filter label=io.x-k8s.kind.cluster=okl-e2e)
   [[ -z $left ]] || { echo "containers of okl-e2e are still there: $left"; return 1; }
 }
+# The kind_cluster module's own lifecycle on the real node image: create, no-op re-run, drift refused,
+# recreate planned, delete (tests/unit/plugins/modules/test_kind_cluster.py::test_real_lifecycle).
+module_lifecycle() {
+  OKL_NODE_IMAGE=$node_image OKL_KIND=$kind_bin python -m pytest -q -p no:cacheprovider \
+    tests/unit/plugins/modules/test_kind_cluster.py -k test_real_lifecycle
+}
 collect_logs() {
   local dir="$repo/tests/output/e2e-logs"
   rm -rf "$dir"
@@ -108,6 +114,7 @@ if phase kind install_kind && phase node-image build_node_image && phase echo-im
   else
     phase delete delete_cluster || rc=1
   fi
+  phase module module_lifecycle || rc=1
 else
   rc=1
 fi
