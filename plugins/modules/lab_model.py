@@ -115,7 +115,9 @@ options:
         type: str
         default: 10.96.0.0/16
       cni:
-        description: V(kindnet) (kind's default) or V(calico) (the seed's).
+        description:
+          - V(kindnet) keeps the node image's default CNI (kindnet in kind's published images).
+          - V(calico) (the seed's) turns the default CNI off; the add-ons stage installs Calico.
         type: str
         choices: [kindnet, calico]
         default: kindnet
