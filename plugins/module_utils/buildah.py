@@ -21,6 +21,8 @@ import os
 import re
 import stat
 
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli_error import CliError as BaseCliError
+
 INPUT_DIGEST_LABEL = 'io.openkasugai.input-digest'
 DIGEST_SCHEME = 'okl-input-v1'
 OUTPUT_TAIL = 4000
@@ -48,19 +50,15 @@ def version_at_least(found, minimum):
 # --------------------------------------------------------------------------------------------
 # CLI wrapper
 # --------------------------------------------------------------------------------------------
-class CliError(Exception):
-    """A CLI call failed; carries what fail_json needs."""
+class CliError(BaseCliError):
+    """A buildah/skopeo call failed. Build logs can be huge: fail_json gets the tail of the output."""
 
-    def __init__(self, msg, cmd=None, rc=None, stdout='', stderr=''):
-        super().__init__(msg)
-        self.msg = msg
-        self.cmd = cmd
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-
-    def fail_kwargs(self):
-        return {'msg': self.msg, 'cmd': self.cmd, 'rc': self.rc, 'stdout': tail(self.stdout), 'stderr': tail(self.stderr)}
+    def as_dict(self):
+        out = super().as_dict()
+        for key in ('stdout', 'stderr'):
+            if key in out:
+                out[key] = tail(out[key])
+        return out
 
 
 def tail(text, limit=OUTPUT_TAIL):

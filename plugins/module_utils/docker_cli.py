@@ -8,23 +8,14 @@ Standard library only (the keeper installs this file beside itself). A *runner* 
 
 import json
 
+try:
+    from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli_error import CliError
+except ImportError:  # the keeper daemon, with cli_error.py installed beside it
+    from cli_error import CliError  # pylint: disable=import-error
 
-class DockerError(Exception):
-    def __init__(self, msg, cmd=None, rc=None, stdout=None, stderr=None):
-        super().__init__(msg)
-        self.msg = msg
-        self.cmd = cmd
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
 
-    def as_dict(self):
-        out = {'msg': self.msg}
-        for key in ('cmd', 'rc', 'stdout', 'stderr'):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        return out
+class DockerError(CliError):
+    """The docker CLI failed or answered something that is not JSON."""
 
 
 def inspect(run, names, kind='container', docker='docker'):

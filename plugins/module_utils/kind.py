@@ -9,27 +9,15 @@ kind has no JSON output for these commands; its text output is one name per line
 
 import re
 
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli_error import CliError
+
 MIN_VERSION = (0, 20, 0)  # node labels in v1alpha4 and `kind get kubeconfig` as we use them
 CONTROL_PLANE_SUFFIX = '-control-plane'
 FINGERPRINT_PATH = '/kind/openkasugai-lab.json'
 
 
-class KindError(Exception):
-    def __init__(self, msg, cmd=None, rc=None, stdout=None, stderr=None):
-        super().__init__(msg)
-        self.msg = msg
-        self.cmd = cmd
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-
-    def as_dict(self):
-        out = {'msg': self.msg}
-        for key in ('cmd', 'rc', 'stdout', 'stderr'):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        return out
+class KindError(CliError):
+    """kind failed, or is missing or too old."""
 
 
 def parse_version(text):

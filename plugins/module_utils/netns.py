@@ -30,28 +30,14 @@ try:
         is_pci_address,
         normalize_pci_address,
     )
-except ImportError:  # the keeper daemon, with sysfs.py installed beside it
+    from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli_error import CliError
+except ImportError:  # the keeper daemon, with sysfs.py and cli_error.py installed beside it
     from sysfs import Sysfs, is_pci_address, normalize_pci_address  # pylint: disable=import-error
+    from cli_error import CliError  # pylint: disable=import-error
 
 
-class NetnsError(Exception):
+class NetnsError(CliError):
     """A failure with the command that caused it, for fail_json and for logs."""
-
-    def __init__(self, msg, cmd=None, rc=None, stdout=None, stderr=None):
-        super().__init__(msg)
-        self.msg = msg
-        self.cmd = cmd
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-
-    def as_dict(self):
-        out = {'msg': self.msg}
-        for key in ('cmd', 'rc', 'stdout', 'stderr'):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        return out
 
 
 class Tools:

@@ -704,12 +704,12 @@ def main():
             try:
                 results.append(BuildahImage(module, clean(dict(shared, **image)), tools).run())
             except (CliError, ValueError) as exc:
-                kwargs = exc.fail_kwargs() if isinstance(exc, CliError) else {'msg': str(exc)}
+                kwargs = exc.as_dict() if isinstance(exc, CliError) else {'msg': str(exc)}
                 kwargs['msg'] = '{}: {}'.format(image['name'], kwargs['msg'])
                 module.fail_json(images=results, **kwargs)
         module.exit_json(changed=any(r['changed'] for r in results), images=results)
     except CliError as exc:
-        module.fail_json(**exc.fail_kwargs())
+        module.fail_json(**exc.as_dict())
     except ValueError as exc:
         module.fail_json(msg=str(exc))
 

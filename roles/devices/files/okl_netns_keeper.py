@@ -4,7 +4,7 @@
 
 A physical netdev (PF, VF) returns to the host's namespace when the namespace holding it dies:
 a pod deleted, a node container restarted (new PID, new netns). This daemon puts it back, with
-its addresses, using the same code as the ``netns_attach`` module (netns.py, docker_cli.py and
+its addresses, using the same code as the ``netns_attach`` module (netns.py, docker_cli.py, cli_error.py and
 sysfs.py are installed beside this file by the ``devices`` role).
 
 How it watches: it polls, every ``interval`` seconds (0.5 by default), the names under
