@@ -31,8 +31,11 @@ def label_value(text):
 
 
 def node_image(cluster, node, images=None):
-    """The image of one node: images[gpu_worker|worker|control_plane|default], then cluster.node_image, then kindest/node."""
+    """The image of one node: images[<node name>] (the node_image stage's refs), then
+    images[gpu_worker|worker|control_plane|default], then cluster.node_image, then kindest/node."""
     images = images or {}
+    if node.get('name') in images:
+        return images[node['name']]
     fallback = images.get('default') or cluster.get('node_image') or 'kindest/node:{}'.format(cluster['kubernetes_version'])
     if node['role'] == 'control-plane':
         return images.get('control_plane') or fallback
