@@ -67,6 +67,15 @@ if [[ ! -f "$OKL_VENV/.requirements-$req_hash" ]]; then
   touch "$OKL_VENV/.requirements-$req_hash"
 fi
 
+# --- kind, the real binary the tests use (Go module proxy), the version the sample inventory pins -
+kind_version=$(sed -n '/^  kind:/,/version:/s/^ *version: *//p' "$repo/inventory/localhost-cpu/group_vars/all/downloads.yml")
+if ! "$OKL_CACHE/go/bin/kind" version 2>/dev/null | grep -q "^kind $kind_version "; then
+  log "go install sigs.k8s.io/kind@$kind_version"
+  GOPATH="$OKL_CACHE/go" GOMODCACHE="$OKL_CACHE/go/pkg/mod" GOCACHE="$OKL_CACHE/go/cache" GOFLAGS=-modcacherw \
+    CGO_ENABLED=0 PATH="$PATH:/usr/local/go/bin" go install "sigs.k8s.io/kind@$kind_version"
+fi
+log "$("$OKL_CACHE/go/bin/kind" version)"
+
 # --- Debian base image (systemd + python3) for molecule and test nodes -----------
 if ! docker image inspect "$OKL_BASE_IMAGE" >/dev/null 2>&1; then
   tarball="$OKL_CACHE/debian-bookworm-systemd.tar"

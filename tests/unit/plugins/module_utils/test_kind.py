@@ -1,26 +1,20 @@
 """Tests of plugins/module_utils/kind.py.
 
-Real: the kind binary (go install sigs.k8s.io/kind@v0.27.0; found through $OKL_KIND, PATH or the test
+Real: the kind binary (installed by tests/bed/setup.sh; found through $OKL_KIND, PATH or the test
 cache's go/bin) for `kind version` and `kind get clusters`/`get nodes` parsing; skipped when absent.
 Fake: a tiny shell script standing in for an old kind, to prove the version floor fails clearly.
 """
 
 import os
-import shutil
 import subprocess
 
 import pytest
+from ansible_collections.openkasugai.all_in_one.tests.unit.kind_binary import SKIP_REASON, find_kind
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import (
     kind as kind_mod,
 )
 
 
-def find_kind():
-    for candidate in (os.environ.get('OKL_KIND'), shutil.which('kind'),
-                      os.path.join(os.environ.get('OKL_CACHE', '/var/cache/openkasugai-tests'), 'go', 'bin', 'kind')):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 def run(argv, data=None, environ_update=None):
@@ -30,7 +24,7 @@ def run(argv, data=None, environ_update=None):
 
 
 KIND = find_kind()
-needs_kind = pytest.mark.skipif(KIND is None, reason='no kind binary: go install sigs.k8s.io/kind@v0.27.0 (tests/bed/setup.sh)')
+needs_kind = pytest.mark.skipif(KIND is None, reason=SKIP_REASON)
 
 
 def test_parse_version_and_names():

@@ -1,6 +1,6 @@
 """Tests of the kind_cluster module, run for real through `ansible localhost -m` (JSON callback).
 
-Real: the kind binary (see test_kind.find_kind), docker. Without a node image nothing is created, so the
+Real: the kind binary (tests/unit/kind_binary.py), docker. Without a node image nothing is created, so the
 real part here is: check-mode planning against the real `kind get clusters`, absent on a missing cluster,
 config validation, the missing-binary message.
 Skipped with the reason when no node image (kindest/node:* or localhost/okl-node:*) is in docker: the full
@@ -9,25 +9,19 @@ create -> no-op -> drift refused -> recreate in check mode -> delete cycle (test
 
 import json
 import os
-import shutil
 import subprocess
 import uuid
 
 import pytest
+from ansible_collections.openkasugai.all_in_one.tests.unit.kind_binary import SKIP_REASON, find_kind
 
 
-def find_kind():
-    for candidate in (os.environ.get('OKL_KIND'), shutil.which('kind'),
-                      os.path.join(os.environ.get('OKL_CACHE', '/var/cache/openkasugai-tests'), 'go', 'bin', 'kind')):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
 
 
 KIND = find_kind()
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
-pytestmark = pytest.mark.skipif(KIND is None, reason='no kind binary: go install sigs.k8s.io/kind@v0.27.0')
+pytestmark = pytest.mark.skipif(KIND is None, reason=SKIP_REASON)
 
 
 def module(args, check=False, diff=False):
