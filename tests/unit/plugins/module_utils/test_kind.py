@@ -15,8 +15,6 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils import (
 )
 
 
-
-
 def run(argv, data=None, environ_update=None):
     env = dict(os.environ, **(environ_update or {}))
     p = subprocess.run(argv, check=False, input=data, capture_output=True, text=True, env=env)

@@ -16,8 +16,6 @@ import pytest
 from ansible_collections.openkasugai.all_in_one.tests.unit.kind_binary import SKIP_REASON, find_kind
 
 
-
-
 KIND = find_kind()
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
