@@ -30,6 +30,11 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs impor
 DEFAULT_STATE_DIR = '/var/lib/openkasugai-lab'
 DEFAULT_GPU_MODULES = ['nvidia_drm', 'nvidia_modeset', 'nvidia_uvm', 'nvidia']
 REQUIRED_DOWNLOADS = ('kind', 'kubectl')
+# The controller source the lab deploys (CRDs, controllers, sample data, function sources).
+CONTROLLER_GIT_URL = 'https://github.com/openkasugai/controller.git'
+CONTROLLER_VERSION = '2e04c85956a619d5aaf19992e881a7c38c4bbf14'
+# Where the scenarios' sample data sits in the controller source.
+SAMPLE_DATA_DIR = 'test/sample-data/sample-data-for-all-in-one'
 
 _NIC_SPEC = dict(
     pf=dict(type='str', required=True),
@@ -47,16 +52,35 @@ _NODE_SPEC = dict(
 )
 
 _ADDONS_SPEC = dict(
+    multus=dict(type='dict', apply_defaults=True, options=dict(
+        enabled=dict(type='bool'),   # None: when SR-IOV is enabled (pods get VFs as Multus networks)
+    )),
+    sriov=dict(type='dict', apply_defaults=True, options=dict(
+        enabled=dict(type='bool'),   # None: when a worker of the cluster has VFs
+        resource_prefix=dict(type='str', default='nvidia.com'),
+        resource_name=dict(type='str', default='mlnx_sriov_netdevice'),
+    )),
     metallb=dict(type='dict', apply_defaults=True, options=dict(
         enabled=dict(type='bool', default=True),
         addresses=dict(type='list', elements='str', default=[]),
     )),
     nv_ipam=dict(type='dict', apply_defaults=True, options=dict(
+        enabled=dict(type='bool'),   # None: when a subnet is given
         pool_name=dict(type='str', default='nv-pool1'),
         subnet=dict(type='str', default=''),
         gateway=dict(type='str', default=''),
         per_node_block_size=dict(type='int', default=250),
         exclusions=dict(type='list', elements='str', default=[]),
+    )),
+    openkasugai=dict(type='dict', apply_defaults=True, options=dict(
+        enabled=dict(type='bool', default=True),
+        namespaces=dict(type='list', elements='str', default=['cpufunc-calcapp', 'cpufunc-sample']),
+    )),
+    image_overrides=dict(type='list', elements='dict', default=[], options=dict(
+        name=dict(type='str', required=True),
+        new_name=dict(type='str', default=''),
+        new_tag=dict(type='str', default=''),
+        digest=dict(type='str', default=''),
     )),
 )
 
@@ -96,6 +120,14 @@ ARGUMENT_SPEC = dict(
         password=dict(type='str', default='', no_log=True),
     )),
     downloads=dict(type='dict', default={}),
+    controller_source=dict(type='dict', apply_defaults=True, options=dict(
+        type=dict(type='str', default='git', choices=['git', 'path', 'archive']),
+        git_url=dict(type='str', default=CONTROLLER_GIT_URL),
+        version=dict(type='str', default=CONTROLLER_VERSION),
+        path=dict(type='path', default=''),
+        archive_url=dict(type='str', default=''),
+        checksum=dict(type='str', default=''),
+    )),
     clusters=dict(type='list', elements='dict', required=True, options=_CLUSTER_SPEC),
 )
 
@@ -175,6 +207,18 @@ def default_metallb_range(subnet):
     return '%s-%s' % (net[-12], net[-3])
 
 
+def addon_manifests(cluster):
+    """The upstream manifests a cluster's enabled add-ons apply, in apply order, as lab_downloads names."""
+    addons = cluster['addons']
+    wanted = [('calico', cluster['cni'] == 'calico'),
+              ('multus', addons['multus']['enabled']),
+              ('sriov_cni', addons['sriov']['enabled']),
+              ('sriov_device_plugin', addons['sriov']['enabled']),
+              ('nv_ipam', addons['nv_ipam']['enabled']),
+              ('metallb', addons['metallb']['enabled'])]
+    return [dict(addon=name, download='%s_manifest' % name) for name, enabled in wanted if enabled]
+
+
 def normalize(params):
     """The model as roles read it: user values plus everything derived, in one place."""
     registry = dict(params['registry'])
@@ -184,8 +228,8 @@ def normalize(params):
     if registry['type'] == 'local' and not registry['ca_file']:
         registry['ca_file'] = os.path.join(params['state_dir'], 'registry', 'ca.crt')
 
-    model = dict(state_dir=params['state_dir'], registry=registry,
-                 downloads=dict(params['downloads']), clusters=[], gpus=[], nics=[])
+    model = dict(state_dir=params['state_dir'], registry=registry, downloads=dict(params['downloads']),
+                 controller_source=dict(params['controller_source']), clusters=[], gpus=[], nics=[])
     for cluster in params['clusters']:
         cluster = dict(cluster)
         cluster['docker_network'] = dict(cluster['docker_network'])
@@ -195,12 +239,19 @@ def normalize(params):
         names = node_names(cluster['name'], [n['role'] for n in cluster['nodes']])
         cluster['nodes'] = [dict(node, name=name, index=index)
                             for index, (node, name) in enumerate(zip(cluster['nodes'], names, strict=True))]
-        addons = {key: dict(value) for key, value in cluster['addons'].items()}
+        addons = {key: (dict(value) if isinstance(value, dict) else value) for key, value in cluster['addons'].items()}
         metallb = addons['metallb']
         if metallb['enabled'] and not metallb['addresses'] and _network(cluster['docker_network']['subnet']):
             default = default_metallb_range(cluster['docker_network']['subnet'])
             metallb['addresses'] = [default] if default else []
+        if addons['sriov']['enabled'] is None:
+            addons['sriov']['enabled'] = any(nic['num_vfs'] > 0 for node in cluster['nodes'] for nic in node['nics'])
+        if addons['multus']['enabled'] is None:
+            addons['multus']['enabled'] = addons['sriov']['enabled']
+        if addons['nv_ipam']['enabled'] is None:
+            addons['nv_ipam']['enabled'] = bool(addons['nv_ipam']['subnet'])
         cluster['addons'] = addons
+        cluster['addon_manifests'] = addon_manifests(cluster)
         cluster['scenarios'] = [dict(s) for s in cluster['scenarios']]
         for node in cluster['nodes']:
             for gpu in node['gpus']:
@@ -222,6 +273,8 @@ def check_model(model):
     problems = []
     problems += _check_registry(model['registry'])
     problems += _check_downloads(model['downloads'])
+    problems += _check_addon_downloads(model)
+    problems += _check_controller_source(model['controller_source'])
     problems += _check_clusters(model['clusters'])
     problems += _check_device_ownership(model)
     return problems
@@ -264,9 +317,11 @@ def _check_downloads(downloads):
         if not isinstance(item, dict):
             problems.append(Problem(field, 'must be a mapping with version, url and checksum.', 'write it as {version, url, checksum}.'))
             continue
-        for key in ('version', 'url', 'checksum'):
+        # A local path (an offline copy of a manifest or of a kustomize tree) replaces url + checksum.
+        for key in ('version',) if item.get('path') else ('version', 'url', 'checksum'):
             if not item.get(key):
-                problems.append(Problem('%s.%s' % (field, key), 'is missing.', 'every download is pinned: give version, url and checksum.'))
+                problems.append(Problem('%s.%s' % (field, key), 'is missing.',
+                                        'every download is pinned: give version, url and checksum (or version and a local path).'))
         url = str(item.get('url') or '')
         if url.startswith('http://'):
             problems.append(Problem('%s.url' % field, 'plain HTTP downloads are refused.', 'use https:// or a file:// path on an offline mirror.'))
@@ -274,6 +329,34 @@ def _check_downloads(downloads):
         if checksum and not _CHECKSUM.match(checksum):
             problems.append(Problem('%s.checksum' % field, '%r is not sha256:<64 hex> or sha512:<128 hex>.' % checksum,
                                     'copy the published checksum with its algorithm prefix.'))
+    return problems
+
+
+def _check_addon_downloads(model):
+    problems = []
+    for ci, cluster in enumerate(model['clusters']):
+        for item in cluster['addon_manifests']:
+            if item['download'] not in model['downloads']:
+                problems.append(Problem('lab_downloads.%s' % item['download'],
+                                        'the %s add-on of lab_clusters[%d] (%s) is enabled but its manifest is not described.'
+                                        % (item['addon'], ci, cluster['name']),
+                                        'add lab_downloads.%s {version, url, checksum} (see inventory/*/group_vars/all/downloads.yml), '
+                                        'or disable the add-on.' % item['download']))
+    return problems
+
+
+def _check_controller_source(source):
+    field = 'lab_controller_source'
+    needed = {'git': ('git_url', 'version'), 'path': ('path',), 'archive': ('archive_url', 'checksum')}[source['type']]
+    problems = [Problem('%s.%s' % (field, key), 'is required with type %s.' % source['type'],
+                        'set %s.%s, or choose another type (git, path, archive).' % (field, key))
+                for key in needed if not source[key]]
+    if source['type'] == 'archive' and source['checksum'] and not _CHECKSUM.match(source['checksum']):
+        problems.append(Problem('%s.checksum' % field, '%r is not sha256:<64 hex> or sha512:<128 hex>.' % source['checksum'],
+                                'copy the checksum of the tarball with its algorithm prefix.'))
+    url_key = {'git': 'git_url', 'archive': 'archive_url'}.get(source['type'])
+    if url_key and source[url_key].startswith('http://'):
+        problems.append(Problem('%s.%s' % (field, url_key), 'plain HTTP is refused.', 'use https:// (or a local path).'))
     return problems
 
 
@@ -393,7 +476,18 @@ def _check_addons(ci, cluster, seen_pools):
     for rng, text in pools:
         seen_pools.append((ci, cluster['name'], rng, text))
 
-    ipam = cluster['addons']['nv_ipam']
+    addons = cluster['addons']
+    if addons['sriov']['enabled'] and not addons['multus']['enabled']:
+        problems.append(Problem('%s.sriov.enabled' % field, 'SR-IOV networks are attached to pods by Multus, which is disabled.',
+                                'enable addons.multus, or disable addons.sriov.'))
+    for oi, override in enumerate(addons['image_overrides']):
+        if not (override['new_name'] or override['new_tag'] or override['digest']):
+            problems.append(Problem('%s.image_overrides[%d]' % (field, oi), 'image %r is overridden with nothing.' % override['name'],
+                                    'give new_name, new_tag or digest.'))
+    ipam = addons['nv_ipam']
+    if ipam['enabled'] and not ipam['subnet']:
+        problems.append(Problem('%s.nv_ipam.subnet' % field, 'nv-ipam is enabled without a pool subnet.',
+                                'set addons.nv_ipam.subnet to the SR-IOV network, or disable addons.nv_ipam.'))
     if ipam['subnet']:
         subnet = _network(ipam['subnet'])
         if subnet is None:
@@ -454,6 +548,12 @@ def _check_scenarios(ci, cluster):
         if key in seen:
             problems.append(Problem('%s.name' % sfield, '%s is listed twice.' % item['name'], 'list each scenario once.'))
         seen.add(key)
+        if not cluster['addons']['openkasugai']['enabled']:
+            problems.append(Problem('%s.name' % sfield, '%s runs on the OpenKasugai controllers, which are disabled.' % item['name'],
+                                    'enable addons.openkasugai.'))
+        if scenario.needs_sriov and not cluster['addons']['sriov']['enabled']:
+            problems.append(Problem('%s.name' % sfield, '%s needs the SR-IOV CNI and device plugin, which are disabled.' % item['name'],
+                                    'enable addons.sriov (and addons.multus).'))
         if not cluster['addons']['metallb']['enabled']:
             problems.append(Problem('%s.name' % sfield, '%s needs MetalLB: the first function of a DataFlow is a LoadBalancer service.'
                                     % item['name'], 'enable addons.metallb.'))
@@ -524,6 +624,7 @@ def check_host(model, sysfs, uplinks, path_exists=os.path.exists):
     if registry['type'] == 'external' and registry['ca_file'] and not path_exists(registry['ca_file']):
         problems.append(Problem('lab_registry.ca_file', '%s does not exist on the kind-host.' % registry['ca_file'],
                                 'copy the registry CA there, or point ca_file at it.'))
+    problems += _check_local_sources(model, path_exists)
     seen_pci = {}
     for nic in model['nics']:
         field = 'lab_clusters (%s, %s).nics (%s)' % (nic['cluster'], nic['node'], nic['pf'])
@@ -555,9 +656,37 @@ def check_host(model, sysfs, uplinks, path_exists=os.path.exists):
     return problems
 
 
+def _check_local_sources(model, path_exists):
+    """Local copies named in the model exist: the controller source (and its sample data), offline manifests."""
+    problems = []
+    source = model['controller_source']
+    if source['type'] == 'path' and source['path']:
+        if not path_exists(source['path']):
+            problems.append(Problem('lab_controller_source.path', '%s does not exist on the kind-host.' % source['path'],
+                                    'clone the controller there (git clone https://github.com/openkasugai/controller), '
+                                    'or use type git or archive.'))
+        else:
+            for ci, cluster in enumerate(model['clusters']):
+                for si, item in enumerate(cluster['scenarios']):
+                    scenario = SCENARIOS.get(item['name'])
+                    sample = os.path.join(source['path'], SAMPLE_DATA_DIR, scenario.sample_dir) if scenario else None
+                    if sample and not path_exists(sample):
+                        problems.append(Problem('%s.scenarios[%d].name' % (_cluster_field(ci, cluster), si),
+                                                'the controller source has no sample data for %s (%s).' % (item['name'], sample),
+                                                'use a controller version that carries it, or remove the scenario.'))
+    for name, item in sorted(model['downloads'].items()):
+        if isinstance(item, dict) and item.get('path') and not path_exists(item['path']):
+            problems.append(Problem('lab_downloads.%s.path' % name, '%s does not exist on the kind-host.' % item['path'],
+                                    'copy the file there, or give url and checksum instead.'))
+    return problems
+
+
 def plan(model):
     """What a run of site.yml will do with this model, as readable lines."""
     lines = []
+    source = model['controller_source']
+    lines.append('controller source: %s' % {'git': '%s at %s' % (source['git_url'], source['version']),
+                                             'path': source['path'], 'archive': source['archive_url']}[source['type']])
     registry = model['registry']
     if registry['type'] == 'none':
         lines.append('registry: none; function images are loaded into the kind nodes')
@@ -580,6 +709,10 @@ def plan(model):
                 if nic['move_pf']:
                     what += ' + the PF%s' % (' with %s' % nic['pf_address'] if nic['pf_address'] else '')
                 lines.append('  %s: PF %s -> %s moved into the node' % (node['name'], nic['pf'], what))
+        addons = [item['addon'] for item in cluster['addon_manifests']]
+        if cluster['addons']['openkasugai']['enabled']:
+            addons.append('openkasugai (%s)' % ', '.join(cluster['addons']['openkasugai']['namespaces']))
+        lines.append('  add-ons: %s' % (', '.join(addons) or 'none'))
         metallb = cluster['addons']['metallb']
         if metallb['enabled']:
             lines.append('  MetalLB L2 pool: %s' % ', '.join(metallb['addresses']))

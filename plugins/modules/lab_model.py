@@ -70,11 +70,45 @@ options:
         default: ''
   downloads:
     description:
-      - Binaries the lab downloads, by name (C(lab_downloads)); V(kind) and V(kubectl) are required.
+      - Binaries and manifests the lab downloads, by name (C(lab_downloads)); V(kind) and V(kubectl) are required.
       - Each value is a mapping with C(version), C(url) (https:// or file:// for an offline mirror; plain HTTP is refused)
         and C(checksum) (V(sha256:<hex>) or V(sha512:<hex>)).
+      - Every enabled add-on needs V(<addon>_manifest) (V(calico_manifest), V(multus_manifest), V(sriov_cni_manifest),
+        V(sriov_device_plugin_manifest), V(nv_ipam_manifest), V(metallb_manifest)). Instead of C(url) and C(checksum),
+        a manifest may give C(path), a file or kustomize directory already on the kind-host (offline use).
     type: dict
     default: {}
+  controller_source:
+    description:
+      - The OpenKasugai controller source (C(lab_controller_source)) the add-ons, images and scenario stages read
+        (CRDs, controllers, sample data, function sources).
+    type: dict
+    suboptions:
+      type:
+        description: Where it comes from, a git repository at a pinned version, a directory on the kind-host or a tarball.
+        type: str
+        choices: [git, path, archive]
+        default: git
+      git_url:
+        description: Repository URL (https).
+        type: str
+        default: https://github.com/openkasugai/controller.git
+      version:
+        description: Commit, tag or branch; a commit pins it.
+        type: str
+        default: 2e04c85956a619d5aaf19992e881a7c38c4bbf14
+      path:
+        description: The source directory with type V(path); it must exist.
+        type: path
+        default: ''
+      archive_url:
+        description: Tarball URL (https or file://) with type V(archive).
+        type: str
+        default: ''
+      checksum:
+        description: V(sha256:<hex>) of the tarball, with type V(archive).
+        type: str
+        default: ''
   clusters:
     description: The kind clusters (C(lab_clusters)); several isolated labs can share one host.
     type: list
@@ -175,6 +209,64 @@ options:
         description: Add-on settings of the cluster.
         type: dict
         suboptions:
+          multus:
+            description: Multus (thick plugin), which attaches SR-IOV networks to pods.
+            type: dict
+            suboptions:
+              enabled:
+                description: Install Multus; unset means when O(clusters[].addons.sriov.enabled).
+                type: bool
+          sriov:
+            description: SR-IOV CNI and the SR-IOV network device plugin, whose resource pool is the cluster's PFs.
+            type: dict
+            suboptions:
+              enabled:
+                description: Install them; unset means when a worker of the cluster has VFs.
+                type: bool
+              resource_prefix:
+                description: Prefix of the extended resource the device plugin advertises.
+                type: str
+                default: nvidia.com
+              resource_name:
+                description: Name of that resource (the NetworkAttachmentDefinitions ask for V(<prefix>/<name>)).
+                type: str
+                default: mlnx_sriov_netdevice
+          openkasugai:
+            description: The OpenKasugai CRDs and controllers, the infrastructure ConfigMaps and the scenario namespaces.
+            type: dict
+            suboptions:
+              enabled:
+                description: Deploy them.
+                type: bool
+                default: true
+              namespaces:
+                description: Namespaces of the function pods; their default service account gets the V(view) cluster role.
+                type: list
+                elements: str
+                default: [cpufunc-calcapp, cpufunc-sample]
+          image_overrides:
+            description:
+              - Image rewrites applied to every add-on and controller manifest through kustomize (offline mirrors, Harbor).
+            type: list
+            elements: dict
+            default: []
+            suboptions:
+              name:
+                description: Image name as the manifest writes it, without tag (e.g. V(quay.io/metallb/controller)).
+                type: str
+                required: true
+              new_name:
+                description: Replacement name, empty to keep it.
+                type: str
+                default: ''
+              new_tag:
+                description: Replacement tag, empty to keep it.
+                type: str
+                default: ''
+              digest:
+                description: Pin to this digest (V(sha256:<hex>)), empty for none.
+                type: str
+                default: ''
           metallb:
             description: MetalLB in L2 mode; the first function of every DataFlow is a LoadBalancer service.
             type: dict
@@ -194,6 +286,9 @@ options:
             description: nvidia-k8s-ipam pool for VF addresses; required by SR-IOV scenarios.
             type: dict
             suboptions:
+              enabled:
+                description: Install nvidia-k8s-ipam; unset means when O(clusters[].addons.nv_ipam.subnet) is given.
+                type: bool
               pool_name:
                 description: IPPool name referenced by the NetworkAttachmentDefinitions.
                 type: str
@@ -261,6 +356,7 @@ EXAMPLES = r"""
     state_dir: "{{ lab_state_dir }}"
     registry: "{{ lab_registry }}"
     downloads: "{{ lab_downloads }}"
+    controller_source: "{{ lab_controller_source | default(omit) }}"
     clusters: "{{ lab_clusters }}"
   register: lab
 
@@ -286,8 +382,13 @@ model:
     downloads:
       description: The downloads as given.
       type: dict
+    controller_source:
+      description: The controller source as given, defaults filled.
+      type: dict
     clusters:
-      description: Clusters with node C(name) and C(index) as kind names them, C(kubeconfig) and defaults filled.
+      description:
+        - Clusters with node C(name) and C(index) as kind names them, C(kubeconfig) and defaults filled.
+        - C(addon_manifests) lists the enabled add-ons in apply order with the C(download) naming their manifest.
       type: list
       elements: dict
     gpus:

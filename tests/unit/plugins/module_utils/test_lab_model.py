@@ -22,7 +22,11 @@ SHA = 'sha256:' + 'a' * 64
 DOWNLOADS = {
     'kind': {'version': 'v0.27.0', 'url': 'https://example.invalid/kind', 'checksum': SHA},
     'kubectl': {'version': 'v1.34.1', 'url': 'file:///srv/mirror/kubectl', 'checksum': SHA},
+    'metallb_manifest': {'version': 'v0.14.8', 'url': 'https://example.invalid/metallb-native.yaml', 'checksum': SHA},
 }
+SRIOV_DOWNLOADS = dict(DOWNLOADS, **{
+    name: {'version': 'v1', 'url': 'https://example.invalid/%s.yaml' % name, 'checksum': SHA}
+    for name in ('calico_manifest', 'multus_manifest', 'sriov_cni_manifest', 'sriov_device_plugin_manifest', 'nv_ipam_manifest')})
 
 CPU_LAB = {
     'registry': {'type': 'local', 'url': '172.30.0.1:5443'},
@@ -38,7 +42,7 @@ CPU_LAB = {
 GPU_SRIOV_LAB = {
     'registry': {'type': 'external', 'url': 'harbor.example.com', 'ca_file': '/etc/harbor-ca.crt',
                  'username': 'admin', 'password': 'secret'},
-    'downloads': DOWNLOADS,
+    'downloads': SRIOV_DOWNLOADS,
     'clusters': [{
         'name': 'kasugai',
         'cni': 'calico',
@@ -220,6 +224,29 @@ MODEL_CASES = [
      'lab_downloads.kubectl.checksum', 'is not sha256:', 'algorithm prefix'),
     ('download-missing', CPU_LAB, lambda raw: raw['downloads'].pop('kubectl'),
      'lab_downloads.kubectl', 'no download is described', 'version, url and checksum'),
+    ('addon-manifest-missing', GPU_SRIOV_LAB, lambda raw: raw['downloads'].pop('multus_manifest'),
+     'lab_downloads.multus_manifest', 'the multus add-on of lab_clusters[0] (kasugai) is enabled', 'or disable the add-on'),
+    ('calico-manifest-missing', GPU_SRIOV_LAB, lambda raw: raw['downloads'].pop('calico_manifest'),
+     'lab_downloads.calico_manifest', 'calico add-on', 'lab_downloads.calico_manifest'),
+    ('local-manifest-without-version', CPU_LAB, _set(['downloads', 'metallb_manifest'], {'path': '/srv/metallb.yaml'}),
+     'lab_downloads.metallb_manifest.version', 'is missing', 'local path'),
+    ('sriov-without-multus', GPU_SRIOV_LAB, _cluster(lambda c: c['addons'].update(multus={'enabled': False})),
+     'addons.sriov.enabled', 'Multus, which is disabled', 'enable addons.multus'),
+    ('nv-ipam-without-subnet', CPU_LAB, _cluster(lambda c: c.update(addons={'nv_ipam': {'enabled': True}})),
+     'addons.nv_ipam.subnet', 'enabled without a pool subnet', 'disable addons.nv_ipam'),
+    ('empty-image-override', CPU_LAB, _cluster(lambda c: c.update(addons={'image_overrides': [{'name': 'quay.io/metallb/controller'}]})),
+     'addons.image_overrides[0]', 'overridden with nothing', 'new_name'),
+    ('scenario-without-openkasugai', CPU_LAB, _cluster(lambda c: c.update(addons={'openkasugai': {'enabled': False}})),
+     'scenarios[0].name', 'OpenKasugai controllers, which are disabled', 'enable addons.openkasugai'),
+    ('sriov-scenario-with-sriov-disabled', GPU_SRIOV_LAB, _cluster(lambda c: c['addons'].update(sriov={'enabled': False})),
+     'scenarios[1].name', 'SR-IOV CNI and device plugin, which are disabled', 'enable addons.sriov'),
+    ('controller-path-not-given', CPU_LAB, _set(['controller_source'], {'type': 'path'}),
+     'lab_controller_source.path', 'required with type path', 'git, path, archive'),
+    ('controller-archive-bad-checksum', CPU_LAB,
+     _set(['controller_source'], {'type': 'archive', 'archive_url': 'https://example.invalid/c.tar.gz', 'checksum': 'md5:00'}),
+     'lab_controller_source.checksum', 'is not sha256', 'algorithm prefix'),
+    ('controller-git-over-http', CPU_LAB, _set(['controller_source'], {'git_url': 'http://example.invalid/controller.git'}),
+     'lab_controller_source.git_url', 'plain HTTP', 'https://'),
 ]
 
 
@@ -263,6 +290,29 @@ def test_uplink_pf_is_refused_when_it_would_move(machine):
     # Creating VFs on the uplink while the PF stays is allowed.
     kept = broken(GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][1]['nics'][0].update(move_pf=False, pf_address='')))
     assert host_problems(kept, machine) == []
+
+
+def test_missing_controller_source_is_refused_before_any_change(machine, tmp_path):
+    raw = broken(CPU_LAB, _set(['controller_source'], {'type': 'path', 'path': str(tmp_path / 'controller')}))
+    model = lab_model.normalize(validated(raw))
+    problems = lab_model.check_host(model, Sysfs(machine.root), default_route_interfaces(machine.root))
+    assert [p.field for p in problems] == ['lab_controller_source.path']
+    assert 'does not exist on the kind-host' in problems[0].message and 'git clone' in problems[0].fix
+    # A source tree without the scenario's sample data is refused naming the scenario.
+    (tmp_path / 'controller').mkdir()
+    problems = lab_model.check_host(model, Sysfs(machine.root), default_route_interfaces(machine.root))
+    assert [p.field for p in problems] == ['lab_clusters[0] (kasugai).scenarios[0].name']
+    assert 'no sample data for calc-basic' in problems[0].message
+    (tmp_path / 'controller' / lab_model.SAMPLE_DATA_DIR / 'calc-func' / 'basic').mkdir(parents=True)
+    assert lab_model.check_host(model, Sysfs(machine.root), default_route_interfaces(machine.root)) == []
+
+
+def test_addons_follow_the_devices_unless_set():
+    cpu = lab_model.normalize(validated(CPU_LAB))['clusters'][0]
+    assert [m['download'] for m in cpu['addon_manifests']] == ['metallb_manifest']
+    assert not cpu['addons']['sriov']['enabled'] and not cpu['addons']['multus']['enabled'] and not cpu['addons']['nv_ipam']['enabled']
+    lab = lab_model.normalize(validated(GPU_SRIOV_LAB))['clusters'][0]
+    assert [m['addon'] for m in lab['addon_manifests']] == ['calico', 'multus', 'sriov_cni', 'sriov_device_plugin', 'nv_ipam', 'metallb']
 
 
 def test_missing_ca_file_is_refused(machine):
