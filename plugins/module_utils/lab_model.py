@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.scenarios import (
+    CALC_DEFAULT_CHAIN,
     CALC_FUNCTIONS,
     SCENARIOS,
 )
@@ -61,7 +62,7 @@ _ADDONS_SPEC = dict(
         resource_name=dict(type='str', default='mlnx_sriov_netdevice'),
     )),
     metallb=dict(type='dict', apply_defaults=True, options=dict(
-        enabled=dict(type='bool', default=True),
+        enabled=dict(type='bool'),   # None: when a scenario streams to a LoadBalancer (video, not SR-IOV)
         addresses=dict(type='list', elements='str', default=[]),
     )),
     nv_ipam=dict(type='dict', apply_defaults=True, options=dict(
@@ -219,6 +220,24 @@ def addon_manifests(cluster):
     return [dict(addon=name, download='%s_manifest' % name) for name, enabled in wanted if enabled]
 
 
+def _needs_load_balancer(item):
+    # Video DataFlows are entered through the first function's LoadBalancer EXTERNAL-IP (seed 002);
+    # arithmetic input is given inside the send function, and SR-IOV patterns use the VF address.
+    scenario = SCENARIOS.get(item['name'])
+    return scenario is not None and scenario.family == 'video' and not scenario.needs_sriov
+
+
+def _scenario(item):
+    """A listed scenario with what the catalog knows of it (family, sample_dir, network) and its effective chain."""
+    item = dict(item)
+    scenario = SCENARIOS.get(item['name'])
+    if scenario is not None:
+        item.update(family=scenario.family, sample_dir=scenario.sample_dir, network=scenario.network, needs_gpu=scenario.needs_gpu)
+        if scenario.family == 'calc':
+            item['effective_chain'] = list(item['chain'] or CALC_DEFAULT_CHAIN)
+    return item
+
+
 def normalize(params):
     """The model as roles read it: user values plus everything derived, in one place."""
     registry = dict(params['registry'])
@@ -241,6 +260,8 @@ def normalize(params):
                             for index, (node, name) in enumerate(zip(cluster['nodes'], names, strict=True))]
         addons = {key: (dict(value) if isinstance(value, dict) else value) for key, value in cluster['addons'].items()}
         metallb = addons['metallb']
+        if metallb['enabled'] is None:
+            metallb['enabled'] = any(_needs_load_balancer(s) for s in cluster['scenarios'])
         if metallb['enabled'] and not metallb['addresses'] and _network(cluster['docker_network']['subnet']):
             default = default_metallb_range(cluster['docker_network']['subnet'])
             metallb['addresses'] = [default] if default else []
@@ -250,9 +271,12 @@ def normalize(params):
             addons['multus']['enabled'] = addons['sriov']['enabled']
         if addons['nv_ipam']['enabled'] is None:
             addons['nv_ipam']['enabled'] = bool(addons['nv_ipam']['subnet'])
+        # IPPool exclusions are start/end pairs; the model also accepts CIDRs.
+        addons['nv_ipam']['exclusion_ranges'] = [dict(start=str(r[0]), end=str(r[1]))
+                                                 for r in map(address_range, addons['nv_ipam']['exclusions']) if r]
         cluster['addons'] = addons
         cluster['addon_manifests'] = addon_manifests(cluster)
-        cluster['scenarios'] = [dict(s) for s in cluster['scenarios']]
+        cluster['scenarios'] = [_scenario(s) for s in cluster['scenarios']]
         for node in cluster['nodes']:
             for gpu in node['gpus']:
                 model['gpus'].append(dict(cluster=cluster['name'], node=node['name'],
@@ -554,8 +578,8 @@ def _check_scenarios(ci, cluster):
         if scenario.needs_sriov and not cluster['addons']['sriov']['enabled']:
             problems.append(Problem('%s.name' % sfield, '%s needs the SR-IOV CNI and device plugin, which are disabled.' % item['name'],
                                     'enable addons.sriov (and addons.multus).'))
-        if not cluster['addons']['metallb']['enabled']:
-            problems.append(Problem('%s.name' % sfield, '%s needs MetalLB: the first function of a DataFlow is a LoadBalancer service.'
+        if _needs_load_balancer(item) and not cluster['addons']['metallb']['enabled']:
+            problems.append(Problem('%s.name' % sfield, '%s needs MetalLB: the video is streamed to the LoadBalancer address of its first function.'
                                     % item['name'], 'enable addons.metallb.'))
         if scenario.needs_sriov and not has_vfs:
             problems.append(Problem('%s.name' % sfield, '%s runs over SR-IOV but no worker of the cluster has VFs.' % item['name'],

@@ -272,9 +272,8 @@ options:
             type: dict
             suboptions:
               enabled:
-                description: Install MetalLB.
+                description: Install MetalLB; unset means when a scenario of the cluster streams video to a LoadBalancer.
                 type: bool
-                default: true
               addresses:
                 description:
                   - Ranges V(a-b) or CIDRs on the docker network or on a PF network of the cluster.

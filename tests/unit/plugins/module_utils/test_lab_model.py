@@ -35,6 +35,7 @@ CPU_LAB = {
         'name': 'kasugai',
         'docker_network': {'subnet': '172.30.0.0/24'},
         'nodes': [{'role': 'control-plane'}, {'role': 'worker'}, {'role': 'worker'}],
+        'addons': {'metallb': {'enabled': True}},
         'scenarios': [{'name': 'calc-basic', 'chain': ['send', 'plus', 'minus', 'rcv']}],
     }],
 }
@@ -182,13 +183,13 @@ MODEL_CASES = [
      'pf_address', 'also the address of PF ens1f0', 'its own address'),
     ('address-for-pf-left-on-host', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][2]['nics'][0].update(move_pf=False)),
      'nics[0].pf_address', 'stays on the host', 'move_pf: true'),
-    ('metallb-outside-networks', CPU_LAB, _cluster(lambda c: c.update(addons={'metallb': {'addresses': ['10.1.0.10-10.1.0.20']}})),
+    ('metallb-outside-networks', CPU_LAB, _cluster(lambda c: c.update(addons={'metallb': {'enabled': True, 'addresses': ['10.1.0.10-10.1.0.20']}})),
      'addons.metallb.addresses[0]', 'outside the docker network', 'inside 172.30.0.0/24'),
-    ('metallb-not-a-range', CPU_LAB, _cluster(lambda c: c.update(addons={'metallb': {'addresses': ['172.30.0.250-172.30.0.240']}})),
+    ('metallb-not-a-range', CPU_LAB, _cluster(lambda c: c.update(addons={'metallb': {'enabled': True, 'addresses': ['172.30.0.250-172.30.0.240']}})),
      'addons.metallb.addresses[0]', 'neither a range', 'e.g.'),
     ('metallb-pools-overlap', CPU_LAB,
      _second_cluster(docker_network={'subnet': '172.31.0.0/24'},
-                     addons={'metallb': {'addresses': ['172.30.0.250-172.30.0.252']}}),
+                     addons={'metallb': {'enabled': True, 'addresses': ['172.30.0.250-172.30.0.252']}}),
      'lab_clusters[1] (second).addons.metallb.addresses[0]', 'overlaps the MetalLB pool 172.30.0.244-172.30.0.253 of lab_clusters[0]',
      'its own addresses'),
     ('metallb-overlaps-nv-ipam', GPU_SRIOV_LAB,
@@ -206,7 +207,7 @@ MODEL_CASES = [
      _cluster(lambda c: c.update(nodes=[{'role': 'control-plane'}, {'role': 'worker'}],
                                  scenarios=[{'name': 'calc-basic', 'multi_worker': True}])),
      'scenarios[0].multi_worker', 'at least 2 workers', 'add a worker'),
-    ('scenario-without-metallb', CPU_LAB, _cluster(lambda c: c.update(addons={'metallb': {'enabled': False}})),
+    ('scenario-without-metallb', CPU_LAB, _cluster(lambda c: c.update(addons={'metallb': {'enabled': False}}, scenarios=[{'name': 'video-p1c1'}])),
      'scenarios[0].name', 'needs MetalLB', 'enable addons.metallb'),
     ('chain-with-unknown-function', CPU_LAB, _cluster(lambda c: c['scenarios'][0].update(chain=['send', 'modulo', 'rcv'])),
      'scenarios[0].chain[1]', "unknown function 'modulo'", 'plus'),
@@ -228,7 +229,7 @@ MODEL_CASES = [
      'lab_downloads.multus_manifest', 'the multus add-on of lab_clusters[0] (kasugai) is enabled', 'or disable the add-on'),
     ('calico-manifest-missing', GPU_SRIOV_LAB, lambda raw: raw['downloads'].pop('calico_manifest'),
      'lab_downloads.calico_manifest', 'calico add-on', 'lab_downloads.calico_manifest'),
-    ('local-manifest-without-version', CPU_LAB, _set(['downloads', 'metallb_manifest'], {'path': '/srv/metallb.yaml'}),
+    ('local-manifest-without-version', GPU_SRIOV_LAB, _set(['downloads', 'metallb_manifest'], {'path': '/srv/metallb.yaml'}),
      'lab_downloads.metallb_manifest.version', 'is missing', 'local path'),
     ('sriov-without-multus', GPU_SRIOV_LAB, _cluster(lambda c: c['addons'].update(multus={'enabled': False})),
      'addons.sriov.enabled', 'Multus, which is disabled', 'enable addons.multus'),
@@ -310,6 +311,9 @@ def test_missing_controller_source_is_refused_before_any_change(machine, tmp_pat
 def test_addons_follow_the_devices_unless_set():
     cpu = lab_model.normalize(validated(CPU_LAB))['clusters'][0]
     assert [m['download'] for m in cpu['addon_manifests']] == ['metallb_manifest']
+    # calc-basic is entered inside its send function: no LoadBalancer, so no MetalLB unless asked for.
+    bare = broken(CPU_LAB, _cluster(lambda c: c.pop('addons')))
+    assert lab_model.normalize(validated(bare))['clusters'][0]['addon_manifests'] == []
     assert not cpu['addons']['sriov']['enabled'] and not cpu['addons']['multus']['enabled'] and not cpu['addons']['nv_ipam']['enabled']
     lab = lab_model.normalize(validated(GPU_SRIOV_LAB))['clusters'][0]
     assert [m['addon'] for m in lab['addon_manifests']] == ['calico', 'multus', 'sriov_cni', 'sriov_device_plugin', 'nv_ipam', 'metallb']
