@@ -89,6 +89,16 @@ recreate_noop() {
   grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' <<<"$out" || { echo "the second run of kind_cluster changed something"; return 1; }
 }
 check_cluster() { play checks.yml -e "okl_e2e_echo_image=$echo_image"; }
+
+openkasugai() {  # play openkasugai.yml [extra args]
+  local k8s_bin
+  k8s_bin=$(tests/e2e/node-image/build-go.sh k8s "$k8s_version") || return
+  play openkasugai.yml -e "okl_e2e_kubectl=$k8s_bin/kubectl" -e "okl_e2e_echo_image=$echo_image" "$@"
+}
+# The add-ons, the OpenKasugai stand-in and calc-basic deployed, run and checked (tests/e2e/openkasugai.yml).
+deploy_scenario() { openkasugai; }
+# state absent removes the DataFlow, waits until its function pods are gone, then the rest.
+remove_scenario() { openkasugai -e scenario_run=false -e scenario_state=absent; }
 delete_cluster() {
   play cluster.yml -e "okl_e2e_node_image=$node_image" -e okl_e2e_state=absent || return
   local left
@@ -110,7 +120,8 @@ collect_logs() {
 rc=0
 mkdir -p "$OKL_E2E_STATE"
 if phase kind install_kind && phase node-image build_node_image && phase echo-image build_echo_image; then
-  if phase create create_cluster && phase idempotence recreate_noop && phase checks check_cluster; then
+  if phase create create_cluster && phase idempotence recreate_noop && phase checks check_cluster \
+    && phase scenario deploy_scenario && phase scenario-absent remove_scenario; then
     :
   else
     rc=1
