@@ -709,8 +709,8 @@ def plan(model):
     """What a run of site.yml will do with this model, as readable lines."""
     lines = []
     source = model['controller_source']
-    lines.append('controller source: %s' % {'git': '%s at %s' % (source['git_url'], source['version']),
-                                             'path': source['path'], 'archive': source['archive_url']}[source['type']])
+    where = {'git': '%s at %s' % (source['git_url'], source['version']), 'path': source['path'], 'archive': source['archive_url']}
+    lines.append('controller source: %s' % where[source['type']])
     registry = model['registry']
     if registry['type'] == 'none':
         lines.append('registry: none; function images are loaded into the kind nodes')
