@@ -91,6 +91,8 @@ def main() -> None:
                 "registry": {"type": "external", "url": registry.url, "host": "localhost", "port": registry.port,
                              "project": "bench", "ca_file": str(registry.ca_file), "username": "", "password": ""},
                 "downloads": {}, "clusters": [], "gpus": [], "nics": [],
+                "controller_source": {"type": "path", "git_url": "", "version": "", "path": str(work / "controller"),
+                                      "archive_url": "", "checksum": ""},
             },
             "function_images_source_type": "path",
             "function_images_source_path": str(work / "controller"),
