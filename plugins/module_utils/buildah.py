@@ -177,6 +177,26 @@ def normalize_reference(ref):
     return '{}:{}'.format(name, tag or 'latest')
 
 
+def docker_reference(ref):
+    """The fully qualified name Docker gives a reference: ``'golang:1.23'`` ->
+    ``'docker.io/library/golang:1.23'``, ``'gcr.io/distroless/static:nonroot'`` unchanged."""
+    registry, repo, tag, digest = split_reference(ref.strip())
+    if registry is None:
+        registry = 'docker.io'
+    if registry == 'docker.io' and '/' not in repo:
+        repo = 'library/' + repo
+    name = f'{registry}/{repo}'
+    return name + '@' + digest if digest else '{}:{}'.format(name, tag or 'latest')
+
+
+LOCAL_TRANSPORTS = ('docker-archive:', 'oci-archive:', 'containers-storage:')
+
+
+def is_local_source(source):
+    """True for a base image source on this host (an archive file or local storage) rather than a registry."""
+    return str(source).startswith(LOCAL_TRANSPORTS)
+
+
 def registry_of(ref):
     """The registry host[:port] of a normalised reference."""
     return split_reference(ref)[0]
@@ -365,12 +385,41 @@ def _file_sha256(path):
     return digest.hexdigest()
 
 
-def context_entries(context):
+def _under(rel, inputs):
+    """True when ``rel`` is one of ``inputs``, lies below one, or is a parent directory of one."""
+    for item in inputs:
+        if rel == item or rel.startswith(item + '/') or item.startswith(rel + '/'):
+            return True
+    return False
+
+
+def normalize_inputs(inputs):
+    """Context-relative input paths, cleaned: ``['./a/b/', 'c']`` -> ``['a/b', 'c']``.
+
+    Raises ``ValueError`` for a path that leaves the context (absolute, or through ``..``)."""
+    cleaned = []
+    for item in inputs:
+        norm = os.path.normpath(str(item))
+        if os.path.isabs(norm) or norm == '..' or norm.startswith('../'):
+            raise ValueError(f'inputs: {item!r} is not a path inside the build context')
+        if norm == '.':
+            return []
+        if norm not in cleaned:
+            cleaned.append(norm)
+    return sorted(cleaned)
+
+
+def context_entries(context, inputs=None):
     """Sorted ``(relative path, kind, mode, content)`` of everything a build can see in
     ``context``: regular files (content = sha256), symlinks (content = target) and directories,
-    minus what the ignore file excludes. Modes keep only the permission bits."""
+    minus what the ignore file excludes. Modes keep only the permission bits.
+
+    With ``inputs`` (context-relative paths, see ``normalize_inputs``), only those files and
+    directories (and the directories leading to them) are entries: the parts of a shared context
+    that one Containerfile copies."""
     _ignore_name, rules = read_ignore_rules(context)
     can_prune = not any(negated for _regex, negated in rules)
+    inputs = normalize_inputs(inputs or [])
     entries = []
     for root, dirs, files in os.walk(context, followlinks=False):
         rel_root = os.path.relpath(root, context)
@@ -379,6 +428,8 @@ def context_entries(context):
         for name in sorted(dirs):
             rel = rel_root + '/' + name if rel_root else name
             full = os.path.join(root, name)
+            if inputs and not _under(rel, inputs):
+                continue
             if os.path.islink(full):
                 files.append(name)  # a symlink to a directory: record the link, do not follow
                 continue
@@ -391,7 +442,7 @@ def context_entries(context):
         dirs[:] = kept
         for name in sorted(files):
             rel = rel_root + '/' + name if rel_root else name
-            if is_ignored(rel, rules):
+            if is_ignored(rel, rules) or (inputs and not _under(rel, inputs)):
                 continue
             full = os.path.join(root, name)
             info = os.lstat(full)
@@ -404,14 +455,16 @@ def context_entries(context):
     return entries
 
 
-def input_digest(context, containerfile, build_args=None, target=None, bases=None):
+def input_digest(context, containerfile, build_args=None, target=None, bases=None, inputs=None):
     """The ``sha256:`` digest of everything that decides a build's result.
 
     Inputs: every file of ``context`` (path, permission bits, content; symlinks by target;
     directories; the ignore file respected), the Containerfile text (even when it lies outside
     the context), the build args (sorted), the target stage and ``bases``: a mapping of base
-    image reference -> identity (the input digest label of a base we built ourselves, or ``''``
-    for an upstream image known only by its reference). Timestamps are not inputs.
+    image reference -> identity (the input digest label of a base we built ourselves, the image
+    ID of a base taken from a local source, or ``''`` for an upstream image known only by its
+    reference). With ``inputs``, only those context paths count (``context_entries``), and the
+    list itself is an input. Timestamps are not inputs.
     """
     digest = hashlib.sha256()
 
@@ -428,7 +481,9 @@ def input_digest(context, containerfile, build_args=None, target=None, bases=Non
     feed('target', target or '')
     for ref in sorted(bases or {}):
         feed('base', ref, (bases or {})[ref])
-    for rel, kind, mode, content in context_entries(context):
+    for item in normalize_inputs(inputs or []):
+        feed('input', item)
+    for rel, kind, mode, content in context_entries(context, inputs):
         feed('entry', rel, kind, f'{mode:o}', content)
     return 'sha256:' + digest.hexdigest()
 

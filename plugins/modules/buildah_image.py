@@ -73,6 +73,10 @@ options:
       runtime:
         description: OCI runtime for C(RUN) steps.
         type: str
+      inputs:
+        description: Paths inside I(context) that the input digest covers (default the whole context).
+        type: list
+        elements: str
       archive:
         description: Also export the image to an archive file.
         type: dict
@@ -112,6 +116,37 @@ options:
     description:
       - Build stage to stop at (C(--target)).
     type: str
+  inputs:
+    description:
+      - Paths inside I(context) (files or directories) that the input digest covers, instead of the
+        whole context. Use it when several images share one large context and each copies only a
+        part of it (OpenKasugai's controllers all build from C(src/)), so that a change in one
+        part rebuilds only the images that copy it.
+      - List every path the Containerfile's C(COPY)/C(ADD) instructions read from the context;
+        a path left out is not watched.
+    type: list
+    elements: str
+  volumes:
+    description:
+      - Host directories mounted into every C(RUN) step (C(--volume HOST:CONTAINER[:OPTIONS])),
+        for example a Go module and build cache shared by all builds. They are not inputs of the
+        digest: use them only for caches that do not change what a build produces.
+      - A host directory that does not exist is created (mode 0755).
+    type: list
+    elements: str
+    default: []
+  base_images:
+    description:
+      - Base images taken from this host instead of a registry, by the reference a C(FROM) names
+        (C(golang:1.23) and C(docker.io/library/golang:1.23) are the same key).
+      - "Each value is C(docker-archive:PATH), C(oci-archive:PATH) or C(containers-storage:REF).
+        Before a build whose Containerfile names such a base, the image is imported (or tagged) into
+        local storage under that reference, unless local storage already holds the same image ID
+        under it. The image ID is the base's identity in the input digest, so a changed local base
+        rebuilds the images on it."
+      - Use it for air-gapped hosts, or where the upstream base image cannot be pulled at all.
+    type: dict
+    default: {}
   layers:
     description:
       - Cache intermediate layers (C(--layers)), which makes a rebuild after a small change fast.
@@ -193,7 +228,10 @@ options:
     type: path
 attributes:
   check_mode:
-    description: Computes the input digest, reads local storage, the registry and the archive, and reports what would be built, pushed or exported.
+    description: >-
+      Computes the input digest, reads local storage, the registry and the archive, and reports what would be built,
+      pushed or exported. A base image from I(base_images) that is not yet in local storage is reported
+      (C(base_imported)) and then counts as unknown in the digest.
     support: full
   diff_mode:
     description: Shows the input digest of the current image and of the one that would be built.
@@ -283,7 +321,7 @@ digest:
 action:
   description:
     - The main thing done (or, in check mode, that would be done).
-    - One of C(built), C(pulled), C(tagged), C(pushed), C(exported), C(skipped), C(removed), C(absent).
+    - One of C(built), C(pulled), C(tagged), C(pushed), C(exported), C(base_imported), C(skipped), C(removed), C(absent).
   returned: when I(name) is given
   type: str
   sample: built
@@ -324,6 +362,7 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils.buildah imp
     CliError,
     CliTool,
     base_images,
+    docker_reference,
     find_containerfile,
     input_digest,
     labels_of_inspect,
@@ -343,10 +382,10 @@ MIN_SKOPEO = '1.4'
 PULL_POLICY = {'missing': 'false', 'newer': 'true', 'always': 'always', 'never': 'never'}
 
 # Fields that belong to one image (top level, or in each entry of `images`).
-IMAGE_FIELDS = ('name', 'extra_tags', 'context', 'containerfile', 'build_args', 'target', 'runtime', 'archive')
+IMAGE_FIELDS = ('name', 'extra_tags', 'context', 'containerfile', 'build_args', 'target', 'runtime', 'inputs', 'archive')
 
 # Most significant first: the step reported in `action`.
-ACTION_ORDER = ('built', 'pulled', 'tagged', 'pushed', 'exported', 'removed')
+ACTION_ORDER = ('built', 'pulled', 'tagged', 'pushed', 'exported', 'base_imported', 'removed')
 
 
 class InputError(CliError):
@@ -365,6 +404,51 @@ class Tools:
         self.buildah = CliTool(module, 'buildah', params['buildah_path'], env=env)
         self.buildah.require_version(MIN_BUILDAH)
         self._skopeo = None
+        self.base_images = {docker_reference(ref): source for ref, source in (params['base_images'] or {}).items()}
+        self.bases_done = {}  # reference -> image ID, once per module run
+
+    def image_id(self, ref):
+        """Local image ID of ``ref``, or '' when local storage does not have it."""
+        rc, out, _err = self.buildah.run(['inspect', '--type', 'image', '--format', '{{.FromImageID}}', ref], check=False)
+        return out.strip() if rc == 0 else ''
+
+    def source_id(self, source):
+        """Image ID of a local base source: the config digest of an archive's image, or the
+        local image's ID."""
+        if source.startswith('containers-storage:'):
+            found = self.image_id(source[len('containers-storage:'):])
+            if not found:
+                raise CliError(f'base_images: {source} is not in local storage')
+            return found
+        path = source.split(':', 1)[1]
+        if not os.path.isfile(path):
+            raise CliError(f'base_images: {source}: no such file')
+        _rc, out, _err = self.skopeo.run(['inspect', '--raw', source], msg=f'reading base image {source}')
+        try:
+            digest = (json.loads(out).get('config') or {}).get('digest', '')
+        except (ValueError, AttributeError):
+            digest = ''
+        if not digest:
+            raise CliError(f'base_images: {source} holds no image manifest with a config digest')
+        return digest.split(':', 1)[-1]
+
+    def ensure_base(self, ref, check):
+        """Make local storage hold the local base for ``ref`` (a docker reference); returns
+        ``(image ID or '', changed)``."""
+        if ref in self.bases_done:
+            return self.bases_done[ref], False
+        source = self.base_images[ref]
+        wanted = self.source_id(source)
+        if self.image_id(ref) == wanted:
+            self.bases_done[ref] = wanted
+            return wanted, False
+        if check:
+            return '', True
+        if not source.startswith('containers-storage:'):
+            self.buildah.run(['pull', source], msg=f'importing base image {ref} from {source}')
+        self.buildah.run(['tag', wanted, ref], msg=f'tagging base image {wanted[:12]} as {ref}')
+        self.bases_done[ref] = wanted
+        return wanted, True
 
     @property
     def skopeo(self):
@@ -412,11 +496,18 @@ class BuildahImage:
         return data or []
 
     def base_identities(self, containerfile):
-        """{base reference: identity} for the digest: our own bases count by their input digest."""
+        """{base reference: identity} for the digest: our own bases count by their input digest,
+        local bases (``base_images``) by their image ID. Local bases are imported here."""
         with open(containerfile, encoding='utf-8', errors='replace') as handle:
             text = handle.read()
         bases = {}
         for ref in base_images(text, self.params['build_args']):
+            if docker_reference(ref) in self.tools.base_images:
+                image_id, changed = self.tools.ensure_base(docker_reference(ref), self.check)
+                if changed:
+                    self.record('base_imported')
+                bases[ref] = 'image:' + image_id if image_id else ''
+                continue
             data = self.local_inspect(ref)
             bases[ref] = labels_of_inspect(data).get(INPUT_DIGEST_LABEL, '') if data else ''
         return bases
@@ -440,6 +531,9 @@ class BuildahImage:
             cmd += ['--target', p['target']]
         if p['runtime']:
             cmd += ['--runtime', p['runtime']]
+        for volume in p['volumes']:
+            os.makedirs(volume.split(':', 1)[0], mode=0o755, exist_ok=True)
+            cmd += ['--volume', volume]
         for ref in [self.name] + self.extra_tags:
             cmd += ['-t', ref]
         fd, iidfile = tempfile.mkstemp(prefix='buildah-iid-')
@@ -449,7 +543,9 @@ class BuildahImage:
         try:
             rc, out, err = self.buildah.run(cmd, check=False)
             if rc != 0:
-                raise CliError('building {} failed: {}{}'.format(self.name, _build_error(err, out), tls_hint(err, p['cert_dir'])),
+                # a RUN step's own failure (its downloads, its compiler) is not about the registry
+                hint = '' if 'while running runtime' in err else tls_hint(err, p['cert_dir'])
+                raise CliError('building {} failed: {}{}'.format(self.name, _build_error(err, out), hint),
                                cmd=[self.buildah.binary] + cmd, rc=rc, stdout=out, stderr=err)
             with open(iidfile) as handle:
                 image_id = handle.read().strip()
@@ -519,7 +615,14 @@ class BuildahImage:
             example = self.name.split('/', 1)[-1]
             raise InputError(f'push=true needs a registry in name, for example registry.example.com:5000/project/{example}')
 
-        digest = input_digest(context, containerfile, p['build_args'], p['target'], self.base_identities(containerfile))
+        for item in p['inputs'] or []:
+            if not os.path.exists(os.path.join(context, item)):
+                raise InputError(f'inputs: {item} does not exist in context {context}')
+        for volume in p['volumes']:
+            if ':' not in volume or not os.path.isabs(volume.split(':', 1)[0]):
+                raise InputError(f'volumes: {volume!r} is not HOST_DIR:CONTAINER_DIR[:OPTIONS] with an absolute host directory')
+        digest = input_digest(context, containerfile, p['build_args'], p['target'], self.base_identities(containerfile),
+                              p['inputs'])
         self.result['input_digest'] = digest
 
         current = self.local_inspect(self.name)
@@ -662,6 +765,7 @@ def main():
                 'build_args': {'type': 'dict', 'default': {}},
                 'target': {'type': 'str'},
                 'runtime': {'type': 'str'},
+                'inputs': {'type': 'list', 'elements': 'str'},
                 'archive': {'type': 'dict', 'options': {
                     'path': {'type': 'path', 'required': True},
                     'format': {'type': 'str', 'default': 'docker-archive', 'choices': ['docker-archive', 'oci-archive']},
@@ -672,6 +776,9 @@ def main():
             'containerfile': {'type': 'path'},
             'build_args': {'type': 'dict', 'default': {}},
             'target': {'type': 'str'},
+            'inputs': {'type': 'list', 'elements': 'str'},
+            'volumes': {'type': 'list', 'elements': 'str', 'default': []},
+            'base_images': {'type': 'dict', 'default': {}},
             'layers': {'type': 'bool', 'default': True},
             'pull': {'type': 'str', 'default': 'missing', 'choices': ['missing', 'newer', 'always', 'never']},
             'runtime': {'type': 'str'},

@@ -188,3 +188,68 @@ def test_labels_of_inspect_reads_buildah_and_skopeo_shapes():
     assert b.labels_of_inspect({"OCIv1": {"config": {"Labels": {"b": "2"}}}}) == {"b": "2"}
     assert b.labels_of_inspect({"OCIv1": {"config": {}}, "Docker": {"config": {"Labels": {"c": "3"}}}}) == {"c": "3"}
     assert b.labels_of_inspect(None) == {}
+
+
+# -- docker references and local base sources --------------------------------------------------
+@pytest.mark.parametrize(("ref", "expected"), [
+    ("golang:1.23", "docker.io/library/golang:1.23"),
+    ("golang", "docker.io/library/golang:latest"),
+    ("docker.io/library/golang:1.23", "docker.io/library/golang:1.23"),
+    ("docker.io/nvidia/cuda:12", "docker.io/nvidia/cuda:12"),
+    ("gcr.io/distroless/static:nonroot", "gcr.io/distroless/static:nonroot"),
+    ("localhost/rcv_video_tool:1.0.0", "localhost/rcv_video_tool:1.0.0"),
+    ("ubuntu@sha256:abc", "docker.io/library/ubuntu@sha256:abc"),
+])
+def test_docker_reference(ref, expected):
+    assert b.docker_reference(ref) == expected
+
+
+def test_local_sources_are_told_from_registry_mirrors():
+    assert b.is_local_source("docker-archive:/srv/bases/golang.tar")
+    assert b.is_local_source("oci-archive:/srv/bases/golang.tar")
+    assert b.is_local_source("containers-storage:localhost/okl-golang:1.23")
+    assert not b.is_local_source("harbor.example.com/dockerhub")
+
+
+# -- digest inputs: the parts of a shared context one image copies ------------------------------
+def _tree(root, files):
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_inputs_limit_the_digest_to_the_copied_paths(tmp_path):
+    _tree(tmp_path, {"A/go.mod": "module a", "A/api/v1/t.go": "package v1", "B/api/v1/shared.go": "package v1",
+                     "B/cmd/main.go": "package main", "Containerfile": "FROM scratch\n"})
+    containerfile = str(tmp_path / "Containerfile")
+    inputs = ["A/go.mod", "A/api", "B/api/v1/shared.go"]
+    before = b.input_digest(str(tmp_path), containerfile, inputs=inputs)
+    # a file of the context that the image does not copy: same digest
+    (tmp_path / "B/cmd/main.go").write_text("package main // changed")
+    assert b.input_digest(str(tmp_path), containerfile, inputs=inputs) == before
+    # a copied file changes: another digest
+    (tmp_path / "B/api/v1/shared.go").write_text("package v1 // changed")
+    assert b.input_digest(str(tmp_path), containerfile, inputs=inputs) != before
+
+
+def test_inputs_are_part_of_the_digest_and_normalised(tmp_path):
+    _tree(tmp_path, {"A/x": "1", "A/y": "2", "Containerfile": "FROM scratch\n"})
+    containerfile = str(tmp_path / "Containerfile")
+    assert (b.input_digest(str(tmp_path), containerfile, inputs=["./A/x", "A/x/"])
+            == b.input_digest(str(tmp_path), containerfile, inputs=["A/x"]))
+    assert b.input_digest(str(tmp_path), containerfile, inputs=["A/x"]) != b.input_digest(str(tmp_path), containerfile, inputs=["A"])
+    # "." is the whole context, as without inputs
+    assert b.input_digest(str(tmp_path), containerfile, inputs=["."]) == b.input_digest(str(tmp_path), containerfile)
+
+
+def test_inputs_entries_cover_the_directories_leading_to_them(tmp_path):
+    _tree(tmp_path, {"A/api/v1/t.go": "x", "A/other.go": "y", "C/z": "z"})
+    rels = [entry[0] for entry in b.context_entries(str(tmp_path), ["A/api"])]
+    assert rels == ["A", "A/api", "A/api/v1", "A/api/v1/t.go"]
+
+
+@pytest.mark.parametrize("bad", ["/etc/passwd", "../outside", "A/../../x"])
+def test_inputs_must_stay_inside_the_context(bad):
+    with pytest.raises(ValueError, match="inside the build context"):
+        b.normalize_inputs([bad])
