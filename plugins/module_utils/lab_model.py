@@ -33,7 +33,7 @@ DEFAULT_GPU_MODULES = ['nvidia_drm', 'nvidia_modeset', 'nvidia_uvm', 'nvidia']
 REQUIRED_DOWNLOADS = ('kind', 'kubectl')
 # The controller source the lab deploys (CRDs, controllers, sample data, function sources).
 CONTROLLER_GIT_URL = 'https://github.com/openkasugai/controller.git'
-CONTROLLER_VERSION = '2e04c85956a619d5aaf19992e881a7c38c4bbf14'
+CONTROLLER_VERSION = '445aa901cf0e323f300d9e1b9ef5b22e77e21f68'
 # Where the scenarios' sample data sits in the controller source.
 SAMPLE_DATA_DIR = 'test/sample-data/sample-data-for-all-in-one'
 

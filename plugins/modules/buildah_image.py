@@ -63,6 +63,9 @@ options:
       containerfile:
         description: Containerfile, relative to I(context) unless absolute.
         type: path
+      containerfile_content:
+        description: The Containerfile's text, written to I(containerfile) when it differs.
+        type: str
       build_args:
         description: Build arguments.
         type: dict
@@ -106,6 +109,12 @@ options:
       - Containerfile to build, relative to I(context) unless absolute. It may lie outside the context.
       - Default is C(Containerfile), else C(Dockerfile), in I(context).
     type: path
+  containerfile_content:
+    description:
+      - The Containerfile's text, for Containerfiles generated from templates. It is written to I(containerfile)
+        (required with it) when the file is missing or differs, so the file stays there to read; in check mode
+        nothing is written and the digest is computed from the text.
+    type: str
   build_args:
     description:
       - Build arguments (C(--build-arg KEY=VALUE)). They are part of the input digest.
@@ -130,7 +139,7 @@ options:
     description:
       - Host directories mounted into every C(RUN) step (C(--volume HOST:CONTAINER[:OPTIONS])),
         for example a Go module and build cache shared by all builds. They are not inputs of the
-        digest: use them only for caches that do not change what a build produces.
+        digest, so use them only for caches that do not change what a build produces.
       - A host directory that does not exist is created (mode 0755).
     type: list
     elements: str
@@ -382,7 +391,8 @@ MIN_SKOPEO = '1.4'
 PULL_POLICY = {'missing': 'false', 'newer': 'true', 'always': 'always', 'never': 'never'}
 
 # Fields that belong to one image (top level, or in each entry of `images`).
-IMAGE_FIELDS = ('name', 'extra_tags', 'context', 'containerfile', 'build_args', 'target', 'runtime', 'inputs', 'archive')
+IMAGE_FIELDS = ('name', 'extra_tags', 'context', 'containerfile', 'containerfile_content', 'build_args', 'target', 'runtime',
+                'inputs', 'archive')
 
 # Most significant first: the step reported in `action`.
 ACTION_ORDER = ('built', 'pulled', 'tagged', 'pushed', 'exported', 'base_imported', 'removed')
@@ -467,6 +477,7 @@ class BuildahImage:
         self.check = module.check_mode
         self.actions = []
         self.result = {}
+        self.cleanup = []
         self.tools = tools
         self.buildah = tools.buildah
         self.name = normalize_reference(params['name'])
@@ -604,6 +615,10 @@ class BuildahImage:
         if not os.path.isdir(context):
             raise InputError(f'context {context} is not a directory')
         containerfile = find_containerfile(context, p['containerfile'])
+        if p['containerfile_content'] is not None:
+            if not p['containerfile']:
+                raise InputError('containerfile_content needs containerfile: the path to write it to')
+            containerfile = self.write_containerfile(containerfile, p['containerfile_content'])
         if not os.path.isfile(containerfile):
             raise InputError(f'Containerfile {containerfile} does not exist (set containerfile, relative to context {context})')
         for key in ('authfile',):
@@ -629,7 +644,9 @@ class BuildahImage:
         current_digest = labels_of_inspect(current).get(INPUT_DIGEST_LABEL, '') if current else ''
         self.result['diff'] = {'before': {'name': self.name, 'input_digest': current_digest or None},
                                'after': {'name': self.name, 'input_digest': digest}}
-        candidates = [] if p['force'] else self.images_with_digest(digest)
+        # Only named images count: buildah gives the label to every stage of a multi-stage build, and
+        # the nameless intermediate stages (kept by --layers) must never stand in for the final image.
+        candidates = [] if p['force'] else [image for image in self.images_with_digest(digest) if image.get('names')]
         local = None
         for image in candidates:
             if self.name in (image.get('names') or []):
@@ -684,6 +701,31 @@ class BuildahImage:
             self.ensure_archive(digest)
         self.result['image_id'] = image_id
 
+    def write_containerfile(self, path, content):
+        """Write a generated Containerfile where it belongs (not in check mode: then a temporary
+        copy serves the digest). Returns the path to build from."""
+        current = None
+        if os.path.isfile(path):
+            with open(path, encoding='utf-8', errors='replace') as handle:
+                current = handle.read()
+        if current == content:
+            return path
+        if self.check:
+            fd, tmp = tempfile.mkstemp(prefix='okl-containerfile-')
+            with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+                handle.write(content)
+            self.cleanup.append(tmp)
+            return tmp
+        directory = os.path.dirname(path)
+        if not os.path.isdir(directory):
+            raise InputError(f'containerfile {path}: directory {directory} does not exist')
+        fd, tmp = tempfile.mkstemp(prefix='.containerfile-', dir=directory)
+        with os.fdopen(fd, 'w', encoding='utf-8') as handle:
+            handle.write(content)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+        return path
+
     def ensure_archive(self, digest):
         fmt, path = self.params['archive']['format'], self.params['archive']['path']
         self.result['archive'] = {'path': path, 'format': fmt}
@@ -732,10 +774,14 @@ class BuildahImage:
 
     def run(self):
         """Bring this image to its state; returns the result dict."""
-        if self.params['state'] == 'present':
-            self.present()
-        else:
-            self.absent()
+        try:
+            if self.params['state'] == 'present':
+                self.present()
+            else:
+                self.absent()
+        finally:
+            for path in self.cleanup:
+                os.unlink(path)
         actions = self.actions
         action = next((a for a in ACTION_ORDER if a in actions), None)
         if action is None:
@@ -762,6 +808,7 @@ def main():
                 'extra_tags': {'type': 'list', 'elements': 'str', 'default': []},
                 'context': {'type': 'path'},
                 'containerfile': {'type': 'path'},
+                'containerfile_content': {'type': 'str'},
                 'build_args': {'type': 'dict', 'default': {}},
                 'target': {'type': 'str'},
                 'runtime': {'type': 'str'},
@@ -774,6 +821,7 @@ def main():
             'extra_tags': {'type': 'list', 'elements': 'str', 'default': []},
             'context': {'type': 'path'},
             'containerfile': {'type': 'path'},
+            'containerfile_content': {'type': 'str'},
             'build_args': {'type': 'dict', 'default': {}},
             'target': {'type': 'str'},
             'inputs': {'type': 'list', 'elements': 'str'},

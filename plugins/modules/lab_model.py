@@ -96,7 +96,7 @@ options:
       version:
         description: Commit, tag or branch; a commit pins it.
         type: str
-        default: 2e04c85956a619d5aaf19992e881a7c38c4bbf14
+        default: 445aa901cf0e323f300d9e1b9ef5b22e77e21f68
       path:
         description: The source directory with type V(path); it must exist.
         type: path

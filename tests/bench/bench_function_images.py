@@ -97,6 +97,7 @@ def main() -> None:
             "function_images_source_type": "path",
             "function_images_source_path": str(work / "controller"),
             "function_images_list": images,
+            "function_images_controllers": [],   # the real controllers: tests/e2e/run.sh's images phases
             "function_images_gpu": True,
         }
         names = [f"{registry.url}/bench/{i['name']}:{i.get('tag', 'latest')}" for i in images]

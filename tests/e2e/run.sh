@@ -76,6 +76,14 @@ build_echo_image() {
   rm -rf "$dir"
 }
 
+# The stand-in function images build FROM the Debian test image (tests/bed/setup.sh puts it in docker):
+# buildah keeps its own image storage, so copy it there when missing.
+debian_for_buildah() {
+  local image=localhost/okl-debian:bookworm-systemd
+  buildah inspect --type image "$image" >/dev/null 2>&1 && return 0
+  buildah pull -q "docker-daemon:$image" >/dev/null
+}
+
 play() {  # play PLAYBOOK [extra args]
   ansible-playbook "tests/e2e/$1" -e "okl_e2e_state_dir=$OKL_E2E_STATE" -e "okl_e2e_kind=$kind_bin" \
     -e "okl_e2e_k8s_version=$k8s_version" "${@:2}"
@@ -96,7 +104,7 @@ openkasugai() {  # play openkasugai.yml [extra args]
   play openkasugai.yml -e "okl_e2e_kubectl=$k8s_bin/kubectl" -e "okl_e2e_echo_image=$echo_image" "$@"
 }
 # The add-ons, the OpenKasugai stand-in and calc-basic deployed, run and checked (tests/e2e/openkasugai.yml).
-deploy_scenario() { openkasugai; }
+deploy_scenario() { debian_for_buildah && openkasugai; }
 # state absent removes the DataFlow, waits until its function pods are gone, then the rest.
 remove_scenario() { openkasugai -e scenario_run=false -e scenario_state=absent; }
 delete_cluster() {
@@ -111,6 +119,40 @@ module_lifecycle() {
   OKL_NODE_IMAGE=$node_image OKL_KIND=$kind_bin python -m pytest -q -p no:cacheprovider \
     tests/unit/plugins/modules/test_kind_cluster.py -k test_real_lifecycle
 }
+# The images stage on the real OpenKasugai v1.1.0 source (tests/e2e/images.yml): controllers and calc
+# functions built, loaded into the nodes and started there. Base OS images: tests/bed/bases.sh.
+bases_file=""
+build_bases() { bases_file=$(tests/bed/bases.sh | tail -n 1) && echo "base images: $bases_file"; }
+images() {  # images [extra args]
+  play images.yml -e "@$bases_file" -e "okl_e2e_kind=$kind_bin" -e "okl_e2e_go_cache=$OKL_CACHE/okl-go-build" "$@"
+}
+build_images() { images; }
+# A re-run of the images stage with nothing changed builds, exports and loads nothing.
+images_noop() {
+  local out start
+  start=$(date +%s)
+  out=$(images) || { printf '%s\n' "$out"; return 1; }
+  printf '%s\n' "$out" | tail -n 3
+  echo "no-op images stage: $(( $(date +%s) - start ))s"
+  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' <<<"$out" || { echo "the second run of the images stage changed something"; return 1; }
+}
+# One line changed in one controller (CPUFunction's main.go) rebuilds that controller's image only.
+images_rebuild() {
+  local src copy before after changed
+  src=$(find "$OKL_E2E_STATE/function_images" -maxdepth 1 -name 'src-*' -type d | head -n 1)
+  [[ -n $src ]] || { echo "no unpacked controller source under $OKL_E2E_STATE/function_images"; return 1; }
+  copy="$OKL_E2E_STATE/changed-source"
+  rm -rf "$copy"
+  cp -a "$src" "$copy"
+  echo '// a one-line change (tests/e2e/run.sh images_rebuild)' >>"$copy/src/CPUFunction/cmd/main.go"
+  before=$(buildah images --noheading --format '{{.Name}}:{{.Tag}} {{.ID}}' | sort)
+  images -e "okl_e2e_source_path=$copy" || return
+  after=$(buildah images --noheading --format '{{.Name}}:{{.Tag}} {{.ID}}' | sort)
+  changed=$(comm -13 <(echo "$before") <(echo "$after") | awk '{print $1}' | grep -v '^<none>' | tr '\n' ' ')
+  echo "images rebuilt: ${changed:-none}"
+  [[ $changed == "localhost/cpufunction:1.1.0 " ]] || { echo "expected exactly localhost/cpufunction:1.1.0 to be rebuilt"; return 1; }
+  rm -rf "$copy"
+}
 collect_logs() {
   local dir="$repo/tests/output/e2e-logs"
   rm -rf "$dir"
@@ -121,7 +163,9 @@ rc=0
 mkdir -p "$OKL_E2E_STATE"
 if phase kind install_kind && phase node-image build_node_image && phase echo-image build_echo_image; then
   if phase create create_cluster && phase idempotence recreate_noop && phase checks check_cluster \
-    && phase scenario deploy_scenario && phase scenario-absent remove_scenario; then
+    && phase scenario deploy_scenario && phase scenario-absent remove_scenario \
+    && phase bases build_bases && phase images build_images && phase images-noop images_noop \
+    && phase images-rebuild images_rebuild; then
     :
   else
     rc=1

@@ -333,3 +333,105 @@ def test_images_option_checks_many_images_in_one_run(tmp_path, registry):
     failed = run_module({"images": broken}, tmp_path)
     assert failed["failed"] and failed["msg"].startswith(f"{RUN}-many-bad:1: context ")
     assert run_module({"name": "x:1", "images": images}, tmp_path)["failed"]
+
+
+def test_inputs_rebuild_only_the_image_whose_copied_files_changed(tmp_path):
+    # two images from one shared context (as OpenKasugai's controllers build from src/), each
+    # copying its own directory and one shared file; Containerfiles generated (containerfile_content)
+    ctx = tmp_path / "shared"
+    for rel, text in {"a/main.txt": "a", "b/main.txt": "b", "common/types.txt": "t", "unique.id": uuid.uuid4().hex}.items():
+        (ctx / rel).parent.mkdir(parents=True, exist_ok=True)
+        (ctx / rel).write_text(text)
+    (tmp_path / "gen").mkdir()
+
+    def image(name):
+        return {"name": f"{RUN}-inputs-{name}:1", "context": str(ctx), "containerfile": str(tmp_path / "gen" / f"{name}.Containerfile"),
+                "containerfile_content": f"FROM scratch\nCOPY {name}/ /{name}/\nCOPY common/types.txt unique.id /\n",
+                "inputs": [f"{name}/", "common/types.txt", "unique.id"]}
+
+    plan = run_module({"images": [image("a"), image("b")]}, tmp_path, check=True)
+    assert [r["action"] for r in plan["images"]] == ["built", "built"]
+    assert not (tmp_path / "gen" / "a.Containerfile").exists(), "check mode must not write the Containerfile"
+    built = run_module({"images": [image("a"), image("b")]}, tmp_path)
+    assert [r["action"] for r in built["images"]] == ["built", "built"]
+    assert (tmp_path / "gen" / "a.Containerfile").read_text().startswith("FROM scratch")
+    assert not run_module({"images": [image("a"), image("b")]}, tmp_path)["changed"]
+
+    (ctx / "b" / "main.txt").write_text("b changed")
+    again = run_module({"images": [image("a"), image("b")]}, tmp_path)
+    assert [r["action"] for r in again["images"]] == ["skipped", "built"]
+    (ctx / "common" / "types.txt").write_text("t changed")
+    again = run_module({"images": [image("a"), image("b")]}, tmp_path)
+    assert [r["action"] for r in again["images"]] == ["built", "built"]
+
+    bad = run_module({**image("a"), "inputs": ["missing/"]}, tmp_path)
+    assert bad["failed"] and "inputs: missing/ does not exist" in bad["msg"]
+    no_path = run_module({**image("a"), "containerfile": None}, tmp_path)
+    assert no_path["failed"] and "containerfile_content needs containerfile" in no_path["msg"]
+
+
+def test_base_image_from_a_local_archive(tmp_path):
+    base = {"name": f"{RUN}-lbase:1", "context": str(context(tmp_path, "hello")),
+            "archive": {"path": str(tmp_path / "base.tar")}}
+    assert run_module(base, tmp_path)["action"] == "built"
+    sh("buildah", "rmi", f"localhost/{RUN}-lbase:1")
+    qualified = f"docker.io/library/{RUN}-lbase:1"
+    child_ctx = tmp_path / "child"
+    child_ctx.mkdir()
+    (child_ctx / "child.txt").write_text("child\n")
+    (child_ctx / "Containerfile").write_text(f"FROM {qualified}\nCOPY child.txt /\n")
+    child = {"name": f"{RUN}-lchild:1", "context": str(child_ctx),
+             "base_images": {f"{RUN}-lbase:1": f"docker-archive:{tmp_path / 'base.tar'}"}}  # a short key is normalised
+
+    would = run_module(child, tmp_path, check=True)
+    assert would["changed"] and "base_imported" in would["actions"] and "built" in would["actions"]
+    assert sh("buildah", "inspect", "--type", "image", qualified, check=False).returncode != 0, "check mode imports nothing"
+    first = run_module(child, tmp_path)
+    assert set(first["actions"]) == {"built", "base_imported"}, first
+    assert sh("buildah", "inspect", "--type", "image", qualified, check=False).returncode == 0
+    assert not run_module(child, tmp_path)["changed"], "the same archive again changes nothing"
+
+    # another base in the archive: the child is rebuilt on it
+    (Path(base["context"]) / "greeting.txt").write_text("another base\n")
+    assert run_module(base, tmp_path)["action"] == "built"
+    second = run_module(child, tmp_path)
+    assert "base_imported" in second["actions"] and "built" in second["actions"]
+    assert second["input_digest"] != first["input_digest"]
+    sh("buildah", "rmi", "-f", qualified, check=False)
+
+    missing = run_module({**child, "base_images": {qualified: "docker-archive:/nonexistent/base.tar"}}, tmp_path)
+    assert missing["failed"] and "no such file" in missing["msg"]
+
+
+@pytest.mark.skipif(subprocess.run(["docker", "image", "inspect", "localhost/okl-debian:bookworm-systemd"],
+                                   capture_output=True, check=False).returncode != 0,
+                    reason="the test bed's Debian image is missing (tests/bed/setup.sh)")
+def test_volumes_reach_run_steps_and_are_not_inputs(tmp_path):
+    if sh("buildah", "inspect", "--type", "image", "localhost/okl-debian:bookworm-systemd", check=False).returncode != 0:
+        sh("buildah", "pull", "docker-daemon:localhost/okl-debian:bookworm-systemd")
+    ctx = context(tmp_path, "hello")
+    cache = tmp_path / "cache"   # created by the module
+    args = {"name": f"{RUN}-vol:1", "context": str(ctx), "containerfile": str(tmp_path / "Containerfile"),
+            "containerfile_content": "FROM localhost/okl-debian:bookworm-systemd\nCOPY unique.id /\nRUN cp /unique.id /cache/seen\n"}
+    plain = run_module(args, tmp_path, check=True)
+    built = run_module({**args, "volumes": [f"{cache}:/cache"]}, tmp_path)
+    assert built["action"] == "built", built
+    assert built["input_digest"] == plain["input_digest"], "a cache volume is not an input"
+    assert (cache / "seen").read_text() == (ctx / "unique.id").read_text()
+    bad = run_module({**args, "volumes": ["relative:/cache"]}, tmp_path)
+    assert bad["failed"] and "absolute host directory" in bad["msg"]
+
+
+def test_a_nameless_builder_stage_never_stands_in_for_the_final_image(tmp_path):
+    # buildah labels every stage of a multi-stage build with the input digest; when the final image
+    # has lost its name, the intermediate builder stage (same label, no name) must not be tagged
+    ctx = context(tmp_path, "hello")
+    (ctx / "Containerfile").write_text("FROM scratch AS builder\nCOPY greeting.txt /built\n"
+                                       "FROM scratch\nCOPY --from=builder /built /final\nCOPY unique.id /\nLABEL stage=final\n")
+    args = {"name": f"{RUN}-stages:1", "context": str(ctx)}
+    assert run_module(args, tmp_path)["action"] == "built"
+    sh("buildah", "rmi", f"localhost/{RUN}-stages:1")
+    again = run_module(args, tmp_path)
+    assert again["action"] == "built", again
+    labels = json.loads(sh("buildah", "inspect", "--type", "image", f"localhost/{RUN}-stages:1").stdout)["OCIv1"]["config"]["Labels"]
+    assert labels.get("stage") == "final"
