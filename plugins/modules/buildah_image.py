@@ -644,16 +644,22 @@ class BuildahImage:
         current_digest = labels_of_inspect(current).get(INPUT_DIGEST_LABEL, '') if current else ''
         self.result['diff'] = {'before': {'name': self.name, 'input_digest': current_digest or None},
                                'after': {'name': self.name, 'input_digest': digest}}
-        # Only named images count: buildah gives the label to every stage of a multi-stage build, and
-        # the nameless intermediate stages (kept by --layers) must never stand in for the final image.
-        candidates = [] if p['force'] else [image for image in self.images_with_digest(digest) if image.get('names')]
         local = None
-        for image in candidates:
-            if self.name in (image.get('names') or []):
-                local = image
-                break
-        if local is None and candidates:
-            local = candidates[0]
+        if current is not None and current_digest == digest and not p['force']:
+            # the usual re-run: the name already holds this digest; no search of the whole storage
+            current_id = current.get('FromImageID', '')
+            local = {'id': current_id, 'digest': current.get('FromImageDigest', ''),
+                     'names': [self.name] + [t for t in self.extra_tags if self.tools.image_id(t) == current_id]}
+        else:
+            # Only named images count: buildah gives the label to every stage of a multi-stage build, and
+            # the nameless intermediate stages (kept by --layers) must never stand in for the final image.
+            candidates = [] if p['force'] else [image for image in self.images_with_digest(digest) if image.get('names')]
+            for image in candidates:
+                if self.name in (image.get('names') or []):
+                    local = image
+                    break
+            if local is None and candidates:
+                local = candidates[0]
 
         remote = None
         if p['push'] and not p['force']:
@@ -691,7 +697,9 @@ class BuildahImage:
                 self.record('pushed')
                 if not self.check:
                     self.result['digest'] = self.push()
-        elif not self.check or local is not None:
+        elif local is not None and local.get('digest'):
+            self.result['digest'] = local['digest']
+        elif not self.check:
             info = self.images_with_digest(digest)
             for image in info:
                 if image['id'].split(':', 1)[-1] == image_id:

@@ -105,6 +105,7 @@ def test_build_skip_rebuild_on_change_and_check_mode(tmp_path):
     again = run_module(args, tmp_path)
     assert not again["changed"] and again["action"] == "skipped"
     assert again["image_id"] == built["image_id"]
+    assert again["digest"] == built["digest"] and built["digest"].startswith("sha256:")
 
     # a file the .containerignore excludes does not count
     (ctx / "notes" / "readme.md").write_text("edited notes\n")
