@@ -9,12 +9,14 @@ share it.
 A chain is ``send -> (plus|minus|multiply|divide|average_results)* -> rcv``. ``send`` takes the
 input values; every middle function appends ``{operator, value}`` to the request's ``results``
 and forwards the request, inputs unchanged; ``rcv`` logs the request with zap's development
-console encoder, one line per request::
+console encoder, one line per request. The real calcapp (OpenKasugai v1.1.0) logs the gRPC request
+as protobuf text inside a JSON string (its spacing deliberately unstable)::
 
-    <time>\\tINFO\\tcalcapp/main.go:301\\tstart call Do\\t{"req": {"inputs": [...], "results": [...]}}
+    <time>\\tINFO\\tcalcapp/main.go:312\\tstart call Do\\t{"req": "inputs:10 inputs:2 inputs:4 results:{operator:\\"plus\\" value:16}"}
 
-The request fields are omitempty: ``inputs`` and ``results`` may be missing when empty and a
-result's ``value`` is missing when it is 0. Arithmetic is IEEE float64 as in Go: division by zero
+and a JSON object ``{"req": {"inputs": [...], "results": [...]}}`` is read as well. The request
+fields are omitempty: ``inputs`` and ``results`` may be missing when empty and a result's
+``value`` is missing when it is 0. Arithmetic is IEEE float64 as in Go: division by zero
 gives +/-Inf or NaN, never an error.
 """
 
@@ -27,6 +29,7 @@ import math
 import re
 from collections import namedtuple
 
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import prototext
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.scenarios import CALC_FUNCTIONS
 
 FIRST, LAST = CALC_FUNCTIONS[0], CALC_FUNCTIONS[-1]        # send, rcv
@@ -256,12 +259,23 @@ def _request_of(line):
         if not isinstance(obj, dict):
             continue
         req = obj.get('req')
-        return req if isinstance(req, dict) else None
+        return req if isinstance(req, (dict, str)) else None
     return None
 
 
+def _last(values):
+    """The value of a scalar field read from protobuf text (the last occurrence wins, as in protobuf)."""
+    return values[-1] if isinstance(values, list) and values else None
+
+
 def _request(req):
-    """A logged request -> ``{'inputs': [float], 'results': [{'operator', 'value'}]}``; ValueError if malformed."""
+    """A logged request (a JSON object, or protobuf text) -> ``{'inputs': [float], 'results': [{'operator', 'value'}]}``;
+    ValueError if malformed."""
+    if isinstance(req, str):
+        message = prototext.parse(req)   # ProtoTextError is a ValueError
+        req = {'inputs': message.get('inputs', []),
+               'results': [{'operator': _last(r.get('operator')), 'value': _last(r.get('value'))} if isinstance(r, dict) else r
+                           for r in message.get('results', [])]}
     inputs = req.get('inputs') or []
     results = req.get('results') or []
     if not isinstance(inputs, list) or not isinstance(results, list):
@@ -281,7 +295,7 @@ def _request(req):
 def parse_log(text):
     """The requests the receiver logged, in order, and how many request lines could not be read.
 
-    Returns ``(requests, unreadable)``. Lines without a ``{"req": {...}}`` object (other
+    Returns ``(requests, unreadable)``. Lines without a ``{"req": ...}`` object (other
     messages, stack traces, plain text) are skipped; request lines whose fields are not numbers
     are counted in ``unreadable``.
     """

@@ -21,10 +21,13 @@ description:
     gives C(+Inf), C(-Inf) or C(NaN) as IEEE floats do. C(average_results) writes the mean of the values of
     the results before it under the operator name C(average) (C(NaN) when there are none).
   - >-
-    The receiver logs each request on one line with zap's development console encoder, the request as
-    C({"req": {"inputs": [...], "results": [{"operator": ..., "value": ...}]}}) after the message. Missing
+    The receiver logs each request on one line with zap's development console encoder. OpenKasugai's calcapp
+    puts the gRPC request there as protobuf text in a JSON string,
+    C({"req": "inputs:10 inputs:2 inputs:4 results:{operator:\\"plus\\" value:16}"}); it is parsed as the protobuf
+    text format (any spacing, field order, list syntax, escapes), never matched as a string. A JSON object
+    C({"req": {"inputs": [...], "results": [{"operator": ..., "value": ...}]}}) is read too. Missing
     C(inputs) or C(results) are empty and a missing C(value) is C(0); C(NaN), C(+Inf) and C(-Inf) are also
-    read when written as strings. Lines without such an object (other messages, stack traces) are skipped.
+    read when written as strings. Lines without a C(req) field (other messages, stack traces) are skipped.
   - O(log) should be the receiver's log only (C(kubectl logs) of the C(rcv) pod). The other functions of the
     chain run the same program, and requests they logged would carry the same inputs with fewer results.
   - Reads only; never changes anything.
@@ -127,7 +130,9 @@ requests:
   type: int
   sample: 3
 unreadable:
-  description: How many lines carried a request whose inputs or values are not numbers (not counted in RV(requests)).
+  description: >-
+    How many lines carried a request that could not be read (protobuf text that does not parse, inputs or values that
+    are not numbers); they are not counted in RV(requests).
   returned: always
   type: int
   sample: 0

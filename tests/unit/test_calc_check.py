@@ -298,12 +298,12 @@ def test_parse_log_other_spellings():
         # a request field that is not a number: counted, not returned
         line({'inputs': [1, 2], 'results': [{'operator': 'plus', 'value': 'three'}]}),
         line({'inputs': 'one two'}),
-        # a JSON object without req, and a req that is not an object
+        # a JSON object without req (skipped), and a req string that is not valid protobuf text (counted)
         '2026-11-22T10:00:00Z\tINFO\tcalcapp/main.go:301\tstart call Do\t{"reqError": "json: unsupported value: NaN"}',
         '2026-11-22T10:00:00Z\tINFO\tcalcapp/main.go:301\tstart call Do\t{"req": "inputs:[1 2]"}',
     ])
     requests, unreadable = calc.parse_log(text)
-    assert unreadable == 2
+    assert unreadable == 3
     assert [r['inputs'] for r in requests] == [[10.0, 0.0], [-10.0, 0.0], [0.0, 0.0], [3.0, 4.0]]
     assert requests[0]['results'][0]['value'] == math.inf
     assert requests[1]['results'][0]['value'] == -math.inf
