@@ -31,6 +31,8 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs impor
 DEFAULT_STATE_DIR = '/var/lib/openkasugai-lab'
 DEFAULT_GPU_MODULES = ['nvidia_drm', 'nvidia_modeset', 'nvidia_uvm', 'nvidia']
 REQUIRED_DOWNLOADS = ('kind', 'kubectl')
+# libfpga's sources, which the images stage needs for the cgo controllers (EthernetConnection runs on every lab).
+LIBFPGA_DOWNLOADS = ('hardware_drivers', 'parson')
 # The controller source the lab deploys (CRDs, controllers, sample data, function sources).
 CONTROLLER_GIT_URL = 'https://github.com/openkasugai/controller.git'
 CONTROLLER_VERSION = '445aa901cf0e323f300d9e1b9ef5b22e77e21f68'
@@ -366,6 +368,18 @@ def _check_addon_downloads(model):
                                         % (item['addon'], ci, cluster['name']),
                                         'add lab_downloads.%s {version, url, checksum} (see inventory/*/group_vars/all/downloads.yml), '
                                         'or disable the add-on.' % item['download']))
+    with_openkasugai = [(ci, cluster['name']) for ci, cluster in enumerate(model['clusters'])
+                        if cluster['addons']['openkasugai']['enabled']]
+    if with_openkasugai:
+        ci, name = with_openkasugai[0]
+        for download in LIBFPGA_DOWNLOADS:
+            if download not in model['downloads']:
+                problems.append(Problem('lab_downloads.%s' % download,
+                                        'OpenKasugai runs on lab_clusters[%d] (%s): its EthernetConnection controller is a cgo '
+                                        'program built on libfpga, whose sources (hardware-drivers and parson) are not described.'
+                                        % (ci, name),
+                                        'add lab_downloads.%s {version, url, checksum} or {version, path} '
+                                        '(see inventory/*/group_vars/all/downloads.yml).' % download))
     return problems
 
 

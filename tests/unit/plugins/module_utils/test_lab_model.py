@@ -23,6 +23,8 @@ DOWNLOADS = {
     'kind': {'version': 'v0.27.0', 'url': 'https://example.invalid/kind', 'checksum': SHA},
     'kubectl': {'version': 'v1.34.1', 'url': 'file:///srv/mirror/kubectl', 'checksum': SHA},
     'metallb_manifest': {'version': 'v0.14.8', 'url': 'https://example.invalid/metallb-native.yaml', 'checksum': SHA},
+    'hardware_drivers': {'version': '7d90364', 'url': 'file:///srv/mirror/hardware-drivers.tar.gz', 'checksum': SHA},
+    'parson': {'version': 'ba29f4e', 'url': 'file:///srv/mirror/parson.tar.gz', 'checksum': SHA},
 }
 SRIOV_DOWNLOADS = dict(DOWNLOADS, **{
     name: {'version': 'v1', 'url': 'https://example.invalid/%s.yaml' % name, 'checksum': SHA}
@@ -227,6 +229,8 @@ MODEL_CASES = [
      'lab_downloads.kubectl', 'no download is described', 'version, url and checksum'),
     ('addon-manifest-missing', GPU_SRIOV_LAB, lambda raw: raw['downloads'].pop('multus_manifest'),
      'lab_downloads.multus_manifest', 'the multus add-on of lab_clusters[0] (kasugai) is enabled', 'or disable the add-on'),
+    ('libfpga-sources-missing', CPU_LAB, lambda raw: raw['downloads'].pop('parson'),
+     'lab_downloads.parson', 'EthernetConnection controller is a cgo program', 'lab_downloads.parson {version, url, checksum}'),
     ('calico-manifest-missing', GPU_SRIOV_LAB, lambda raw: raw['downloads'].pop('calico_manifest'),
      'lab_downloads.calico_manifest', 'calico add-on', 'lab_downloads.calico_manifest'),
     ('local-manifest-without-version', GPU_SRIOV_LAB, _set(['downloads', 'metallb_manifest'], {'path': '/srv/metallb.yaml'}),
