@@ -76,6 +76,8 @@ options:
       - Every enabled add-on needs V(<addon>_manifest) (V(calico_manifest), V(multus_manifest), V(sriov_cni_manifest),
         V(sriov_device_plugin_manifest), V(nv_ipam_manifest), V(metallb_manifest)). Instead of C(url) and C(checksum),
         a manifest may give C(path), a file or kustomize directory already on the kind-host (offline use).
+      - A lab running OpenKasugai needs V(hardware_drivers) and V(parson), the source tarballs of libfpga, on which the
+        images stage builds the cgo controllers (EthernetConnection runs on every lab); C(url) and C(checksum), or C(path).
     type: dict
     default: {}
   controller_source:
