@@ -615,11 +615,10 @@ class BuildahImage:
         if not os.path.isdir(context):
             raise InputError(f'context {context} is not a directory')
         containerfile = find_containerfile(context, p['containerfile'])
-        if p['containerfile_content'] is not None:
-            if not p['containerfile']:
-                raise InputError('containerfile_content needs containerfile: the path to write it to')
-            containerfile = self.write_containerfile(containerfile, p['containerfile_content'])
-        if not os.path.isfile(containerfile):
+        generated = p['containerfile_content'] is not None
+        if generated and not p['containerfile']:
+            raise InputError('containerfile_content needs containerfile: the path to write it to')
+        if not generated and not os.path.isfile(containerfile):
             raise InputError(f'Containerfile {containerfile} does not exist (set containerfile, relative to context {context})')
         for key in ('authfile',):
             if p[key] and not os.path.isfile(p[key]):
@@ -636,6 +635,8 @@ class BuildahImage:
         for volume in p['volumes']:
             if ':' not in volume or not os.path.isabs(volume.split(':', 1)[0]):
                 raise InputError(f'volumes: {volume!r} is not HOST_DIR:CONTAINER_DIR[:OPTIONS] with an absolute host directory')
+        if generated:  # written only once every input was found good
+            containerfile = self.write_containerfile(containerfile, p['containerfile_content'])
         digest = input_digest(context, containerfile, p['build_args'], p['target'], self.base_identities(containerfile),
                               p['inputs'])
         self.result['input_digest'] = digest
