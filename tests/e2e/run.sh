@@ -122,7 +122,13 @@ module_lifecycle() {
 # The images stage on the real OpenKasugai v1.1.0 source (tests/e2e/images.yml): controllers and calc
 # functions built, loaded into the nodes and started there. Base OS images: tests/bed/bases.sh.
 bases_file=""
-build_bases() { bases_file=$(tests/bed/bases.sh | tail -n 1) && echo "base images: $bases_file"; }
+build_bases() {
+  # the site mirror the real sources come from (tests/e2e/real-source.yml reads OKL_MIRROR)
+  export OKL_MIRROR=${OKL_MIRROR:-$repo/../shared/mirror}
+  [[ -f $OKL_MIRROR/src/openkasugai-controller-v1.1.0.tar.gz ]] \
+    || { echo "no site mirror at $OKL_MIRROR (src/openkasugai-controller-v1.1.0.tar.gz): set OKL_MIRROR"; return 1; }
+  bases_file=$(tests/bed/bases.sh | tail -n 1) && echo "base images: $bases_file"
+}
 images() {  # images [extra args]
   play images.yml -e "@$bases_file" -e "okl_e2e_kind=$kind_bin" -e "okl_e2e_go_cache=$OKL_CACHE/okl-go-build" "$@"
 }
