@@ -299,13 +299,21 @@ def test_bad_input_is_refused_before_anything_runs(tmp_path):
     assert bad_name["failed"] and "not a valid image reference" in bad_name["msg"]
 
 
-@pytest.mark.skipif(subprocess.run(["docker", "image", "inspect", "localhost/okl-debian:bookworm-systemd"],
-                                   capture_output=True, check=False).returncode != 0,
-                    reason="the test bed's Debian image is missing (tests/bed/setup.sh)")
+DEBIAN = "localhost/okl-debian:bookworm-systemd"
+
+
+@pytest.fixture()
+def debian_base():
+    """RUN steps need a real rootfs: the test bed's Debian image, copied into buildah storage once."""
+    if sh("docker", "image", "inspect", DEBIAN, check=False).returncode != 0:
+        pytest.skip("the test bed's Debian image is missing (tests/bed/setup.sh)")
+    if sh("buildah", "inspect", "--type", "image", DEBIAN, check=False).returncode != 0:
+        sh("buildah", "pull", f"docker-daemon:{DEBIAN}")
+    return DEBIAN
+
+
+@pytest.mark.usefixtures("debian_base")
 def test_run_steps_build_on_the_debian_base(tmp_path):
-    # RUN steps need a real rootfs; the test bed's Debian image is copied into buildah storage once
-    if sh("buildah", "inspect", "--type", "image", "localhost/okl-debian:bookworm-systemd", check=False).returncode != 0:
-        sh("buildah", "pull", "docker-daemon:localhost/okl-debian:bookworm-systemd")
     ctx = context(tmp_path, "debian_run")
     args = {"name": f"{RUN}-debian:1", "context": str(ctx), "build_args": {"GREETING": "hello"}}
     assert run_module(args, tmp_path)["action"] == "built"
@@ -404,16 +412,11 @@ def test_base_image_from_a_local_archive(tmp_path):
     assert missing["failed"] and "no such file" in missing["msg"]
 
 
-@pytest.mark.skipif(subprocess.run(["docker", "image", "inspect", "localhost/okl-debian:bookworm-systemd"],
-                                   capture_output=True, check=False).returncode != 0,
-                    reason="the test bed's Debian image is missing (tests/bed/setup.sh)")
-def test_volumes_reach_run_steps_and_are_not_inputs(tmp_path):
-    if sh("buildah", "inspect", "--type", "image", "localhost/okl-debian:bookworm-systemd", check=False).returncode != 0:
-        sh("buildah", "pull", "docker-daemon:localhost/okl-debian:bookworm-systemd")
+def test_volumes_reach_run_steps_and_are_not_inputs(tmp_path, debian_base):
     ctx = context(tmp_path, "hello")
     cache = tmp_path / "cache"   # created by the module
     args = {"name": f"{RUN}-vol:1", "context": str(ctx), "containerfile": str(tmp_path / "Containerfile"),
-            "containerfile_content": "FROM localhost/okl-debian:bookworm-systemd\nCOPY unique.id /\nRUN cp /unique.id /cache/seen\n"}
+            "containerfile_content": f"FROM {debian_base}\nCOPY unique.id /\nRUN cp /unique.id /cache/seen\n"}
     plain = run_module(args, tmp_path, check=True)
     built = run_module({**args, "volumes": [f"{cache}:/cache"]}, tmp_path)
     assert built["action"] == "built", built
