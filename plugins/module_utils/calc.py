@@ -65,6 +65,14 @@ def function_key(name):
         raise ValueError('unknown calcapp function {!r} (known: {})'.format(name, ', '.join(CALC_FUNCTIONS))) from None
 
 
+def function_type_name(name, network='internal'):
+    """The FunctionType of a chain name on a network: ``plus`` -> ``calcapp-plus``; over SR-IOV ``calcapp-sriov-plus``."""
+    function_name = function_key(name).function_name
+    if network == 'sriov':
+        return function_name.replace('calcapp-', 'calcapp-sriov-', 1)
+    return function_name
+
+
 def validate_chain(chain):
     """Check ``send -> operations* -> rcv``; return the operations in between. Raises ValueError."""
     chain = list(chain or [])
@@ -82,11 +90,12 @@ def validate_chain(chain):
     return middle
 
 
-def function_chain_spec(chain, namespace):
+def function_chain_spec(chain, namespace, network='internal'):
     """The ``spec`` of a FunctionChain for ``chain`` with FunctionTypes in ``namespace``.
 
     Each function appears once: FunctionChain function keys must be unique, so a chain that
-    repeats a function is refused (ValueError).
+    repeats a function is refused (ValueError). Over SR-IOV (``network='sriov'``) the FunctionTypes
+    are ``calcapp-sriov-<op>`` (v1.1.0's calc-func/sriov sample data), else ``calcapp-<op>``.
     """
     validate_chain(chain)
     chain = list(chain)
@@ -96,7 +105,7 @@ def function_chain_spec(chain, namespace):
     if not isinstance(namespace, str) or not namespace:
         raise ValueError('namespace must be a non-empty string, got {!r}'.format(namespace))
     keys = [CALC_KEYS[name].key for name in chain]
-    functions = {CALC_KEYS[name].key: {'functionName': CALC_KEYS[name].function_name, 'version': FUNCTION_VERSION}
+    functions = {CALC_KEYS[name].key: {'functionName': function_type_name(name, network), 'version': FUNCTION_VERSION}
                  for name in chain}
     ends = [START_OF_CHAIN] + keys + [END_OF_CHAIN]
     connections = [

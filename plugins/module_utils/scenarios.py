@@ -50,3 +50,45 @@ SCENARIOS = {s.name: s for s in _SCENARIOS}
 # seed's customization example; the full chain uses every operation).
 CALC_FUNCTIONS = ('send', 'plus', 'minus', 'multiply', 'divide', 'average_results', 'rcv')
 CALC_DEFAULT_CHAIN = ('send', 'plus', 'minus', 'multiply', 'divide', 'average_results', 'rcv')
+
+
+def chain_order(chain_spec):
+    """The function keys of a FunctionChain ``spec`` in the order its connections run.
+
+    Follows ``connections`` from ``wb-start-of-chain``; keys the connections do not reach (a chain
+    with branches) follow in ``functions`` order. Raises ValueError for a spec without functions.
+    """
+    functions = list((chain_spec or {}).get('functions') or {})
+    if not functions:
+        raise ValueError('the FunctionChain has no functions')
+    following = {}
+    for connection in chain_spec.get('connections') or []:
+        following.setdefault(connection['from']['functionKey'], []).append(connection['to']['functionKey'])
+    order, queue = [], list(following.get('wb-start-of-chain', []))
+    while queue:
+        key = queue.pop(0)
+        if key in functions and key not in order:
+            order.append(key)
+            queue.extend(following.get(key, []))
+    return order + [key for key in functions if key not in order]
+
+
+def request_node_names(chain_spec, workers):
+    """The ``requestNodeNames`` of a multi-worker userRequirement: the chain cut into as many
+    consecutive parts as there are workers, the first parts one function longer when it does not
+    divide evenly (7 functions on 2 workers: 4 and 3, as the seed's sample spreads calc).
+
+    ``{key: [node]}`` in chain order. Raises ValueError without workers.
+    """
+    workers = list(workers or [])
+    if not workers:
+        raise ValueError('a multi-worker userRequirement needs at least one worker')
+    order = chain_order(chain_spec)
+    size, extra = divmod(len(order), len(workers))
+    placement, start = {}, 0
+    for index, worker in enumerate(workers):
+        end = start + size + (1 if index < extra else 0)
+        for key in order[start:end]:
+            placement[key] = [worker]
+        start = end
+    return placement

@@ -215,6 +215,34 @@ def test_function_chain_spec_full_chain():
                      ('multiply', 'divide'), ('divide', 'average'), ('average', 'rcv'), ('rcv', 'wb-end-of-chain')]
 
 
+def _real_sample(scenario_dir):
+    """The FunctionChain of v1.1.0's sample data (site mirror), or skip when there is no mirror."""
+    import tarfile
+
+    import yaml
+    mirror = os.environ.get('OKL_MIRROR') or os.path.join(os.path.dirname(__file__), '..', '..', '..', 'shared', 'mirror')
+    archive = os.path.join(mirror, 'src', 'openkasugai-controller-v1.1.0.tar.gz')
+    if not os.path.isfile(archive):
+        pytest.skip('no site mirror with the v1.1.0 controller source at %s' % archive)
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile('controller-1.1.0/test/sample-data/sample-data-for-all-in-one/calc-func/%s/functionchain.yaml' % scenario_dir)
+        return yaml.safe_load(member.read())['spec']
+
+
+@pytest.mark.parametrize('network,scenario_dir', [('internal', 'basic'), ('sriov', 'sriov')])
+def test_function_chain_spec_is_upstreams_sample(network, scenario_dir):
+    """The default chain gives exactly v1.1.0's sample FunctionChain, on cluster networking and over SR-IOV."""
+    assert calc.function_chain_spec(FULL, 'cpufunc-calcapp', network) == _real_sample(scenario_dir)
+
+
+def test_function_chain_spec_sriov_function_types():
+    spec = calc.function_chain_spec(SEED_CHAIN, 'ns', 'sriov')
+    assert [f['functionName'] for f in spec['functions'].values()] == [
+        'calcapp-sriov-send', 'calcapp-sriov-plus', 'calcapp-sriov-minus', 'calcapp-sriov-rcv']
+    assert calc.function_type_name('average_results', 'sriov') == 'calcapp-sriov-average-results'
+    assert calc.function_type_name('average_results', 'external') == 'calcapp-average-results'
+
+
 @pytest.mark.parametrize('chain,namespace,error', [
     (['send', 'plus', 'plus', 'rcv'], 'ns', 'repeated: plus'),
     (['send', 'plus'], 'ns', 'ends with rcv'),
