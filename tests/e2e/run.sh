@@ -38,6 +38,9 @@ phase() {  # phase NAME COMMAND...: run it, record its seconds
   summary+=("$(printf '%-14s %4ss  %s' "$name" "$(( $(date +%s) - start ))" "$([[ $rc -eq 0 ]] && echo ok || echo "FAILED ($rc)")")")
   return "$rc"
 }
+changed_tasks() {  # changed_tasks OUTPUT: the tasks of an ansible-playbook output that reported a change
+  awk '/^TASK \[/ {task=$0} /^changed: / {print task; print "  " $0}' <<<"$1"
+}
 report() {
   printf '\n===== e2e summary =====\n'
   printf '%s\n' "${summary[@]}"
@@ -86,7 +89,7 @@ recreate_noop() {
   local out
   out=$(create_cluster) || { printf '%s\n' "$out"; return 1; }
   printf '%s\n' "$out" | tail -n 4
-  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' <<<"$out" || { echo "the second run of kind_cluster changed something"; return 1; }
+  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' <<<"$out" || { echo "the second run of kind_cluster changed:"; changed_tasks "$out"; return 1; }
 }
 check_cluster() { play checks.yml -e "okl_e2e_echo_image=$echo_image"; }
 
@@ -104,7 +107,7 @@ scenario_noop() {
   local out
   out=$(openkasugai -e scenario_run=false -e '{"okl_e2e_scenarios": [{"name": "calc-basic"}]}') || { printf '%s\n' "$out"; return 1; }
   printf '%s\n' "$out" | tail -n 3
-  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' <<<"$out" || { echo "the second run of the add-ons and scenario stages changed something"; return 1; }
+  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' <<<"$out" || { echo "the second run of the add-ons and scenario stages changed:"; changed_tasks "$out"; return 1; }
 }
 # state absent removes the DataFlow, waits until its function pods are gone, then the rest.
 remove_scenario() {  # remove_scenario SCENARIOS-JSON
@@ -153,7 +156,7 @@ images_noop() {
   out=$(images) || { printf '%s\n' "$out"; return 1; }
   printf '%s\n' "$out" | tail -n 3
   echo "no-op images stage: $(( $(date +%s) - start ))s"
-  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' <<<"$out" || { echo "the second run of the images stage changed something"; return 1; }
+  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' <<<"$out" || { echo "the second run of the images stage changed:"; changed_tasks "$out"; return 1; }
 }
 # One line changed in one controller (CPUFunction's main.go) rebuilds that controller's image only.
 images_rebuild() {
