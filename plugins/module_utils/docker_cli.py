@@ -29,7 +29,8 @@ def inspect(run, names, kind='container', docker='docker'):
         data = json.loads(out or '[]')
     except ValueError as exc:
         raise DockerError(f'docker inspect did not return JSON: {(err or out).strip()}', cmd=argv, rc=rc, stdout=out, stderr=err) from exc
-    if rc != 0 and 'No such' not in (err or '') and not data:
+    missing = 'No such' in (err or '') or 'not found' in (err or '')  # containers and images say the one, networks the other
+    if rc != 0 and not missing and not data:
         raise DockerError('docker inspect failed: {}'.format((err or '').strip()), cmd=argv, rc=rc, stdout=out, stderr=err)
     result = {}
     for obj in data:

@@ -17,6 +17,7 @@ is refused before anything changes, with every mistake listed at once.
 """
 
 import ipaddress
+import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -202,12 +203,34 @@ def _overlap(a, b):
     return a[0].version == b[0].version and a[0] <= b[1] and b[0] <= a[1]
 
 
+def network_plan(subnet, node_count):
+    """Where a lab network's addresses go: gateway, the block kept for the nodes, and docker's own range.
+
+    Every node gets a fixed address (pinned in docker's IPAM, so a daemon restart hands it back) from
+    ``node_range`` at the bottom of the subnet; docker's automatic allocation (``ip_range``) is the
+    block right after it and never reaches a node address; the top of the subnet stays free for
+    MetalLB. Returns None when the subnet is not a network or too small for both blocks and a pool.
+    """
+    net = _network(subnet)
+    if net is None:
+        return None
+    size = 16
+    while size < node_count + 3:  # network address, gateway, the nodes, one spare (the broadcast address)
+        size *= 2
+    if net.num_addresses < 4 * size:
+        return None
+    prefix = net.max_prefixlen - size.bit_length() + 1
+    node_range, ip_range = list(itertools.islice(net.subnets(new_prefix=prefix), 2))
+    return dict(gateway=str(net[1]), node_range=str(node_range), ip_range=str(ip_range),
+                node_addresses=[str(node_range[2 + i]) for i in range(node_count)])
+
+
 def default_metallb_range(subnet):
     """A free range at the top of a docker network: docker hands out addresses from the bottom."""
     net = ipaddress.ip_network(subnet)
     if net.num_addresses < 32:
         return None
-    return '%s-%s' % (net[-12], net[-3])
+    return '%s-%s' % (net[-12], net[-3])  # clear of network_plan's node and docker ranges at the bottom
 
 
 def addon_manifests(cluster):
@@ -256,6 +279,7 @@ def normalize(params):
         cluster['docker_network'] = dict(cluster['docker_network'])
         if not cluster['docker_network']['name']:
             cluster['docker_network']['name'] = 'kind-%s' % cluster['name']
+        cluster['docker_network'].update(network_plan(cluster['docker_network']['subnet'], len(cluster['nodes'])) or {})
         cluster['kubeconfig'] = os.path.join(params['state_dir'], cluster['name'], 'kubeconfig')
         names = node_names(cluster['name'], [n['role'] for n in cluster['nodes']])
         cluster['nodes'] = [dict(node, name=name, index=index)
@@ -451,6 +475,11 @@ def _check_cluster_networks(ci, cluster, seen_networks):
                                     % (network_name, other_ci, other_name), 'give every cluster its own docker network.'))
     if docker_net is not None:
         seen_networks.append((ci, cluster['name'], docker_net, network_name))
+        if network_plan(str(docker_net), len(cluster['nodes'])) is None:
+            problems.append(Problem('%s.docker_network.subnet' % field,
+                                    '%s is too small for %d nodes: the nodes\' fixed addresses, docker\'s own range and a MetalLB pool '
+                                    'each take a block of it.' % (docker_net, len(cluster['nodes'])),
+                                    'give a /26 or larger (a /24 is usual).'))
     return problems
 
 
@@ -505,7 +534,13 @@ def _check_addons(ci, cluster, seen_pools):
         if not any(rng[0] in net and rng[1] in net for net in reachable):
             problems.append(Problem(afield, '%s is outside the docker network %s and every PF network of the cluster; '
                                     'nothing would answer ARP for it.' % (text, docker_net),
-                                    'pick a free range inside %s (docker hands out addresses from its bottom).' % docker_net))
+                                    'pick a free range inside %s, above its node and docker ranges.' % docker_net))
+        network = cluster['docker_network']
+        for key in ('node_range', 'ip_range'):
+            if key in network and _overlap(rng, address_range(network[key])):
+                what = "the nodes' fixed addresses" if key == 'node_range' else "docker's automatic allocation"
+                problems.append(Problem(afield, '%s overlaps %s (%s) on the docker network.' % (text, what, network[key]),
+                                        'pick a range above %s.' % network['ip_range']))
         for other_ci, other_name, other_rng, other_text in seen_pools:
             if _overlap(rng, other_rng):
                 problems.append(Problem(afield, '%s overlaps the MetalLB pool %s of lab_clusters[%d] (%s).' % (text, other_text, other_ci, other_name),
@@ -734,9 +769,13 @@ def plan(model):
             ', with credentials' if registry['username'] else ', anonymous'))
     for cluster in model['clusters']:
         roles = [n['role'] for n in cluster['nodes']]
+        network = cluster['docker_network']
         lines.append('cluster %s: %d control-plane + %d workers, Kubernetes %s, CNI %s, docker network %s (%s), kubeconfig %s' % (
             cluster['name'], roles.count('control-plane'), roles.count('worker'), cluster['kubernetes_version'], cluster['cni'],
-            cluster['docker_network']['name'], cluster['docker_network']['subnet'], cluster['kubeconfig']))
+            network['name'], network['subnet'], cluster['kubeconfig']))
+        if 'node_range' in network:
+            lines.append('  node addresses fixed in %s (%s), docker allocates from %s' % (
+                network['node_range'], ', '.join(network['node_addresses']), network['ip_range']))
         for node in cluster['nodes']:
             for gpu in node['gpus']:
                 how = ('host driver unloaded, loaded inside %s' % node['name'] if cluster['gpu_method'] == 'node_driver'

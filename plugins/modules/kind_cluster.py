@@ -12,6 +12,13 @@ description:
     control-plane container at C(/kind/openkasugai-lab.json) when the cluster is created. That copy lives and dies
     with the cluster (a state file on the host could outlive a cluster deleted with C(kind delete), or be missing
     for a cluster that exists), and it survives node restarts.
+  - With O(lab_cluster), the module also owns the cluster's docker network and fixes every node's address on it,
+    so that the cluster survives a restart of the docker daemon (kind alone does not: docker hands addresses out again
+    in another order and etcd listens on an address the control plane no longer has). The network is created with
+    docker's allocation limited to the model's C(node_range), kind creates the nodes there, then the network is made
+    again with docker's allocation limited to the model's C(ip_range) and each node is connected back with C(--ip) at
+    the address it was set up with (docker keeps that in the endpoint's IPAM config). A cluster whose nodes are
+    unpinned but inside C(node_range) is pinned the same way; one whose nodes sit outside it is refused with the way out.
   - Same config -> no change. Another config -> the module fails and shows the difference, unless O(recreate=true),
     which deletes and creates the cluster again. A cluster of that name that this module did not create (no
     fingerprint) is treated the same way.
@@ -70,8 +77,15 @@ options:
     description: How long C(kind create cluster --wait) waits for the control plane to be ready (a Go duration, C(5m)).
     type: str
   docker_network:
-    description: Docker network for the nodes (kind's C(KIND_EXPERIMENTAL_DOCKER_NETWORK)); create it beforehand.
+    description:
+      - Docker network for the nodes (kind's C(KIND_EXPERIMENTAL_DOCKER_NETWORK)). With O(config), create it beforehand.
+        With O(lab_cluster), the module creates it from C(lab_cluster.docker_network) when missing; this name must be
+        that network's.
     type: str
+  api_wait_seconds:
+    description: After node addresses were pinned, how long to wait for the API server to answer again.
+    type: int
+    default: 120
 attributes:
   check_mode:
     support: full
@@ -125,7 +139,13 @@ actions:
   returned: always
   type: list
   elements: str
-  sample: [create, write kubeconfig]
+  sample: [create network with docker allocating from 172.30.0.0/28, create, disconnect kasugai-control-plane, '...',
+           connect kasugai-control-plane at 172.30.0.2 (fixed), write kubeconfig]
+node_addresses:
+  description: The fixed address of every node on the lab network (with O(lab_cluster); empty in check mode before creation).
+  returned: when state is present
+  type: dict
+  sample: {kasugai-control-plane: 172.30.0.3, kasugai-worker: 172.30.0.2}
 nodes:
   description: The node containers (empty in check mode before creation, and after deletion).
   returned: always
@@ -139,6 +159,7 @@ nodes:
     running: {description: Whether the container runs., type: bool}
     image: {description: Node image., type: str}
     addresses: {description: 'Addresses on docker networks, each with network and address.', type: list, elements: dict}
+    fixed_address: {description: 'The address pinned on the lab network (null when not pinned).', type: str}
   sample:
     - {name: kasugai-worker, role: worker, id: 4f3c..., pid: 4242, running: true, image: "kindest/node:v1.32.2",
        addresses: [{network: kind-kasugai, address: 172.30.0.3}]}
@@ -147,9 +168,10 @@ nodes:
 import json
 import os
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli, lab_network
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import (
     kind_config as kc,
 )
@@ -178,6 +200,30 @@ def node_summaries(run, kind, docker, name):
     return sorted((docker_cli.container_summary(objs[n]) for n in names if n in objs), key=lambda s: s['name'])
 
 
+def pin_node_addresses(module, run, kind, docker, name, network, result):
+    """Fix every node's address on the lab network (lab_network.plan_pinned), then wait for the API server."""
+    nodes = kind.nodes(name)
+    seen = lab_network.observe(run, network['name'], docker=docker)
+    steps = lab_network.plan_pinned(network, seen, nodes, lab_network.pinned_addresses(run, nodes, network['name'], docker=docker))
+    result['node_addresses'] = {n: seen['endpoints'][n]['address'] for n in nodes if n in (seen or {}).get('endpoints', {})}
+    result['actions'] += lab_network.describe(steps)
+    if not steps or module.check_mode:
+        return
+    lab_network.apply(run, network, steps, docker=docker)
+    # The control plane was off the network for a moment: the API server answers again before anyone asks it.
+    argv = docker_cli.exec_argv(name + '-control-plane', ['kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', 'get', '--raw=/readyz',
+                                                           '--request-timeout=5s'], docker=docker)
+    deadline = time.monotonic() + module.params['api_wait_seconds']
+    while True:
+        rc, out, err = run(argv)
+        if rc == 0:
+            return
+        if time.monotonic() > deadline:
+            module.fail_json(msg='node addresses were pinned, but the API server of {} did not answer /readyz within {}s: {}'.format(
+                name, module.params['api_wait_seconds'], (err or out).strip()), cmd=argv, rc=rc, actions=result['actions'])
+        time.sleep(1)
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -194,6 +240,7 @@ def main():
             'kubeconfig': {'type': 'path'},
             'wait': {'type': 'str'},
             'docker_network': {'type': 'str'},
+            'api_wait_seconds': {'type': 'int', 'default': 120},
         },
         required_if=[('state', 'present', ('config', 'lab_cluster'), True)],
         mutually_exclusive=[('config', 'lab_cluster')],
@@ -264,13 +311,23 @@ def main():
             if not module.check_mode:
                 kind.delete(name, scratch_kubeconfig)
             exists = False
+        network = (p['lab_cluster'] or {}).get('docker_network') or {}
+        if 'node_range' not in network:
+            network = None
+        elif p['docker_network'] and p['docker_network'] != network['name']:
+            module.fail_json(msg='docker_network {!r} is not the lab cluster\'s network {!r}'.format(p['docker_network'], network['name']))
         if not exists:
+            if network:
+                steps = lab_network.plan_creating(network, lab_network.observe(run, network['name'], docker=docker))
+                result['actions'] += lab_network.describe(steps)
+                if not module.check_mode:
+                    lab_network.apply(run, network, steps, docker=docker)
             result['actions'].append('create')
             if not module.check_mode:
                 config_path = os.path.join(tmpdir, 'kind-config.json')
                 with open(config_path, 'w') as f:
                     f.write(kc.pretty(config))
-                kind.create(name, config_path, scratch_kubeconfig, wait=p['wait'], network=p['docker_network'])
+                kind.create(name, config_path, scratch_kubeconfig, wait=p['wait'], network=network['name'] if network else p['docker_network'])
                 record = json.dumps({'fingerprint': wanted, 'config': config}, sort_keys=True)
                 argv = docker_cli.exec_argv(name + '-control-plane', ['tee', FINGERPRINT_PATH], docker=docker, interactive=True)
                 rc, out, err = run(argv, data=record)
@@ -278,7 +335,13 @@ def main():
                     module.fail_json(msg=f'cluster created, but its fingerprint could not be stored: {err.strip()}',
                                      cmd=argv, rc=rc, stdout=out, stderr=err)
 
-        if p['kubeconfig'] and not (module.check_mode and 'create' in result['actions']):
+        created_in_check = module.check_mode and 'create' in result['actions']
+        if network and created_in_check:
+            result['actions'].append('pin node addresses')
+        elif network:
+            pin_node_addresses(module, run, kind, docker, name, network, result)
+
+        if p['kubeconfig'] and not created_in_check:
             text = kind.kubeconfig(name)
             current = None
             if os.path.exists(p['kubeconfig']):
@@ -295,12 +358,16 @@ def main():
                     os.replace(tmp, p['kubeconfig'])
         elif p['kubeconfig']:
             result['actions'].append('write kubeconfig')
-        if not (module.check_mode and 'create' in result['actions']):
+        if not created_in_check:
             result['nodes'] = node_summaries(run, kind, docker, name)
+            if network:
+                fixed = lab_network.pinned_addresses(run, [n['name'] for n in result['nodes']], network['name'], docker=docker)
+                for node in result['nodes']:
+                    node['fixed_address'] = fixed.get(node['name'])
     except KindError as exc:
         module.fail_json(**exc.as_dict())
-    except docker_cli.DockerError as exc:
-        module.fail_json(**exc.as_dict())
+    except docker_cli.DockerError as exc:  # lab_network.NetworkError too
+        module.fail_json(actions=result['actions'], **exc.as_dict())
     result['changed'] = bool(result['actions'])
     module.exit_json(**result)
 

@@ -115,10 +115,24 @@ def test_default_metallb_pool_sits_at_the_top_of_the_docker_network():
     assert model['registry']['ca_file'] == '/var/lib/openkasugai-lab/registry/ca.crt'
 
 
+def test_node_addresses_are_fixed_below_dockers_own_range():
+    network = lab_model.normalize(validated(CPU_LAB))['clusters'][0]['docker_network']
+    assert network['gateway'] == '172.30.0.1'
+    assert network['node_range'] == '172.30.0.0/28' and network['node_addresses'] == ['172.30.0.2', '172.30.0.3', '172.30.0.4']
+    assert network['ip_range'] == '172.30.0.16/28'
+    # 20 nodes need a bigger block; docker's range follows it and stays below the MetalLB pool at the top
+    assert lab_model.network_plan('10.1.0.0/24', 20) == dict(
+        gateway='10.1.0.1', node_range='10.1.0.0/27', ip_range='10.1.0.32/27',
+        node_addresses=['10.1.0.%d' % i for i in range(2, 22)])
+    assert lab_model.network_plan('10.1.0.0/27', 3) is None
+    assert lab_model.network_plan('not-a-net', 3) is None
+
+
 def test_plan_says_what_will_be_built():
     text = '\n'.join(lab_model.plan(lab_model.normalize(validated(GPU_SRIOV_LAB))))
     assert 'cluster kasugai: 1 control-plane + 2 workers' in text
     assert 'kasugai-worker: GPU 0000:86:00.0 (host driver unloaded, loaded inside kasugai-worker)' in text
+    assert 'node addresses fixed in 172.30.0.0/28 (172.30.0.2, 172.30.0.3, 172.30.0.4), docker allocates from 172.30.0.16/28' in text
     assert 'kasugai-worker2: PF 0000:af:00.0 -> 8 VFs + the PF with 192.168.91.12/24 moved into the node' in text
     assert 'scenario video-p1c1' in text and '(multi-worker)' in text
 
@@ -161,6 +175,12 @@ MODEL_CASES = [
      'lab_clusters[0] (kasugai).pod_subnet', 'not a network in CIDR form', 'prefix'),
     ('docker-networks-overlap', CPU_LAB, _second_cluster(docker_network={'subnet': '172.30.0.128/25'}),
      'lab_clusters[1] (second).docker_network.subnet', 'overlaps the docker network of lab_clusters[0]', 'its own'),
+    ('docker-network-too-small', CPU_LAB, _cluster(lambda c: c.update(docker_network={'subnet': '172.30.0.0/27'})),
+     'lab_clusters[0] (kasugai).docker_network.subnet', 'too small for 3 nodes', '/26 or larger'),
+    ('metallb-pool-on-node-addresses', CPU_LAB, _cluster(lambda c: c['addons']['metallb'].update(addresses=['172.30.0.3-172.30.0.9'])),
+     'lab_clusters[0] (kasugai).addons.metallb.addresses[0]', "overlaps the nodes' fixed addresses", 'above 172.30.0.16/28'),
+    ('metallb-pool-in-dockers-range', CPU_LAB, _cluster(lambda c: c['addons']['metallb'].update(addresses=['172.30.0.16/30'])),
+     'lab_clusters[0] (kasugai).addons.metallb.addresses[0]', "overlaps docker's automatic allocation", 'above'),
     ('cluster-twice', CPU_LAB, _second_cluster(name='kasugai', docker_network={'subnet': '172.31.0.0/24'}),
      'lab_clusters[1].name', 'described twice', 'its own name'),
     ('bad-cluster-name', CPU_LAB, _cluster(lambda c: c.update(name='Kasugai_Lab')),
