@@ -232,6 +232,81 @@ class Sysfs:
     def sriov_numvfs_path(self, pf_address):
         return os.path.join(self.pci_dir(pf_address), 'sriov_numvfs')
 
+    def _pci_ancestor(self, path):
+        """The PCI function a sysfs path belongs to (its nearest ancestor named as one), or None."""
+        if not os.path.lexists(path):
+            return None
+        current = os.path.realpath(path)
+        top = os.path.realpath(self.sys)
+        while current.startswith(top + os.sep):
+            name = os.path.basename(current)
+            if _FULL_PCI_RE.match(name):
+                return name
+            current = os.path.dirname(current)
+        return None
+
+    def fpga_pci_addresses(self):
+        """PCI functions that carry an FPGA, from the kernel's FPGA classes and the DFL bus.
+
+        Every entry of ``class/fpga*`` (``fpga_region`` of DFL, ``fpga`` of Intel's OPAE driver,
+        ``fpga_manager``, ``fpga_bridge``) and of ``bus/dfl/devices`` (DFL ports and FMEs) is
+        followed to the PCI function it sits under. Sorted, unique.
+        """
+        result = set()
+        class_dir = self.path('class')
+        entries = []
+        for cls in _listdir(class_dir):
+            if cls.startswith('fpga'):
+                entries.extend(os.path.join(class_dir, cls, name) for name in _listdir(os.path.join(class_dir, cls)))
+        entries.extend(self.path('bus', 'dfl', 'devices', name) for name in _listdir(self.path('bus', 'dfl', 'devices')))
+        for entry in entries:
+            for candidate in (os.path.join(entry, 'device'), entry):
+                address = self._pci_ancestor(candidate)
+                if address:
+                    result.add(address)
+                    break
+        return sorted(result)
+
+    def function_state(self, address, max_depth=5):
+        """Device nodes and reported errors of one PCI function, from one walk of its sysfs directory.
+
+        ``device_nodes``: ``/dev/<DEVNAME>`` of every device below the function that has a ``dev``
+        attribute (DEVNAME from its ``uevent``, else the directory's name), e.g. a DFL port's
+        ``/dev/dfl-port.0``, plus ``/dev/vfio/<group>`` and ``/dev/vfio/vfio`` when the function is
+        bound to vfio-pci.
+        Child PCI functions (below a bridge) are not entered. ``errors``: the non-zero
+        ``errors/errors`` attributes below the function (how DFL ports and FMEs report errors),
+        by path relative to the function's directory. None when the function does not exist.
+        """
+        address = normalize_pci_address(address)
+        link = self.pci_dir(address)
+        if not os.path.isdir(link):
+            return None
+        base = os.path.realpath(link)
+        nodes, errors = set(), {}
+        for dirpath, dirnames, filenames in os.walk(base):
+            rel = os.path.relpath(dirpath, base)
+            depth = 0 if rel == '.' else rel.count(os.sep) + 1
+            dirnames[:] = [d for d in dirnames if not _FULL_PCI_RE.match(d)] if depth < max_depth else []
+            if 'dev' in filenames and rel != '.':
+                devname = None
+                for line in (_read(os.path.join(dirpath, 'uevent')) or '').splitlines():
+                    key, _sep, value = line.partition('=')
+                    if key == 'DEVNAME' and value:
+                        devname = value
+                nodes.add('/dev/' + (devname or os.path.basename(dirpath)))
+            if os.path.basename(dirpath) == 'errors' and 'errors' in filenames:
+                value = _read_int(os.path.join(dirpath, 'errors'), None, 0)
+                if value is None:
+                    value = _read_int(os.path.join(dirpath, 'errors'), None, 16)
+                if value:
+                    errors[os.path.join(rel, 'errors')] = value
+        if _link_basename(os.path.join(link, 'driver')) == 'vfio-pci':
+            group = _link_basename(os.path.join(link, 'iommu_group'))
+            if group:
+                nodes.update(('/dev/vfio/' + group, '/dev/vfio/vfio'))
+        return {'device_nodes': sorted(nodes), 'errors': errors}
+
     def module_loaded(self, name):
         """True when a kernel module (or built-in with parameters) is under sys/module."""
         return os.path.isdir(self.path('module', name))
@@ -309,15 +384,7 @@ def discover_accelerators(sysfs_root='/', procfs_root='/', dev_root='/'):
     """GPUs, NICs and FPGAs of a host from sysfs (the core of accelerator_info)."""
     sysfs = Sysfs(sysfs_root)
     gpus, nics, fpgas = [], [], []
-    fpga_class_addresses = set()
-    for name in _listdir(sysfs.path('class', 'fpga_region')) + _listdir(sysfs.path('class', 'fpga')):
-        for candidate in (sysfs.path('class', 'fpga_region', name, 'device'), sysfs.path('class', 'fpga', name, 'device')):
-            if os.path.exists(candidate):
-                current = os.path.realpath(candidate)
-                while current not in ('/', '') and not _FULL_PCI_RE.match(os.path.basename(current)):
-                    current = os.path.dirname(current)
-                if _FULL_PCI_RE.match(os.path.basename(current)):
-                    fpga_class_addresses.add(os.path.basename(current))
+    fpga_class_addresses = set(sysfs.fpga_pci_addresses())
     dev_dir = os.path.join(dev_root or '/', 'dev')
     for address in sysfs.pci_addresses():
         device = sysfs.pci_device(address)

@@ -146,6 +146,49 @@ class FakeSys:
         _symlink(region_dir, os.path.join(self.sys, 'class', 'fpga_region', f'region{region}'))
         return path
 
+    def add_dfl_fpga(self, address, index, device='0x0b30', numa_node=0, devname=None, driver='dfl-pci'):
+        """An Intel FPGA under the DFL driver, as a real kernel lays it out: the PCI function, its
+        ``fpga_region/region<index>`` with the FME and the AFU port (``dfl-fme.<index>``,
+        ``dfl-port.<index>``, each a char device with ``dev``/``uevent`` and an ``errors/errors``
+        attribute), ``class/fpga_region`` and ``bus/dfl/devices`` links, and the port's device node
+        as a plain file under ``<root>/dev`` (``devname`` relative to /dev, default ``dfl-port.<index>``).
+        """
+        path = self.add_pci(address, '0x8086', device, '0x120000', driver=driver, numa_node=numa_node)
+        region = os.path.join(path, 'fpga_region', f'region{index}')
+        os.makedirs(region, exist_ok=True)
+        _symlink(path, os.path.join(region, 'device'))
+        _symlink(region, os.path.join(self.sys, 'class', 'fpga_region', f'region{index}'))
+        port_devname = devname or f'dfl-port.{index}'
+        for kind, minor, name in (('fme', 2 * index, f'dfl-fme.{index}'), ('port', 2 * index + 1, port_devname)):
+            dev_dir = os.path.join(region, f'dfl-{kind}.{index}')
+            _write(os.path.join(dev_dir, 'dev'), f'240:{minor}\n')
+            _write(os.path.join(dev_dir, 'uevent'), f'MAJOR=240\nMINOR={minor}\nDEVNAME={name}\n')
+            _write(os.path.join(dev_dir, 'errors', 'errors'), '0x0\n')
+            _symlink(dev_dir, os.path.join(self.sys, 'bus', 'dfl', 'devices', f'dfl_dev.{2 * index + (kind == "port")}'))
+            _write(os.path.join(self.dev, name), '')
+        return path
+
+    def dfl_port_dir(self, address):
+        region = os.path.join(self.device_dir(address), 'fpga_region')
+        name = sorted(os.listdir(region))[0]
+        return os.path.join(region, name, 'dfl-port.' + name[len('region'):])
+
+    def set_port_errors(self, address, value):
+        """What the DFL driver shows when the AFU port reports an error (0 clears it)."""
+        _write(os.path.join(self.dfl_port_dir(address), 'errors', 'errors'), f'{value:#x}\n')
+
+    def remove_pci(self, address):
+        """The function leaves the bus (hot unplug, or removed through sysfs): its directory and links go."""
+        stash = os.path.join(self.root, '.removed', address)
+        os.makedirs(os.path.dirname(stash), exist_ok=True)
+        os.rename(self.device_dir(address), stash)
+        os.unlink(os.path.join(self.sys, 'bus', 'pci', 'devices', address))
+
+    def restore_pci(self, address):
+        """The function is back (rescan) where it was."""
+        os.rename(os.path.join(self.root, '.removed', address), self.device_dir(address))
+        _symlink(self.device_dir(address), os.path.join(self.sys, 'bus', 'pci', 'devices', address))
+
     def add_xilinx_fpga(self, address, device='0x5000', numa_node=0):
         """A Xilinx Alveo U200 management function (class 0x058000, vendor decides)."""
         return self.add_pci(address, '0x10ee', device, '0x058000', driver='xclmgmt', numa_node=numa_node)
