@@ -748,6 +748,7 @@ class KubeCustomResources:
         self.extensions = k8s_client.ApiextensionsV1Api(api_client)
         self.custom = k8s_client.CustomObjectsApi(api_client)
         self.core = k8s_client.CoreV1Api(api_client)
+        self.coordination = k8s_client.CoordinationV1Api(api_client)
 
     def list_crds(self):
         """Every CustomResourceDefinition, as JSON dicts (not the client's models)."""
@@ -783,6 +784,14 @@ class KubeCustomResources:
     def list_pods(self, namespace=''):
         """The Pods of ``namespace`` (all namespaces when empty), as JSON dicts."""
         return self._list_core('pods', self.core.list_namespaced_pod, self.core.list_pod_for_all_namespaces, namespace)
+
+    def list_nodes(self):
+        """Every Node, as JSON dicts."""
+        return self._list_core('nodes', None, self.core.list_node, '')
+
+    def list_node_leases(self):
+        """The kubelets' heartbeats: the Leases of kube-node-lease, as JSON dicts."""
+        return self._list_core('leases', self.coordination.list_namespaced_lease, None, 'kube-node-lease')
 
     def list_events(self, namespace=''):
         """The core/v1 Events of ``namespace`` (all namespaces when empty), as JSON dicts."""

@@ -30,30 +30,7 @@ if ((${#missing[@]})); then
 fi
 
 # --- Docker engine -----------------------------------------------------------
-host_lacks_sys_resource() {
-  local bnd
-  bnd=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
-  (( (16#$bnd & (1 << 24)) == 0 ))
-}
-
-if ! docker info >/dev/null 2>&1; then
-  mkdir -p /etc/docker
-  if host_lacks_sys_resource; then
-    log "capability bounding set lacks CAP_SYS_RESOURCE: docker runs containers through runc-drop-caps"
-    install -m 0755 "$here/runc-drop-caps" /usr/local/sbin/runc-drop-caps
-    cat >/etc/docker/daemon.json <<JSON
-{"runtimes": {"runc-drop-caps": {"path": "/usr/local/sbin/runc-drop-caps"}},
- "default-runtime": "runc-drop-caps"}
-JSON
-  fi
-  log "starting dockerd"
-  nohup dockerd >/var/log/okl-dockerd.log 2>&1 &
-  for _ in $(seq 1 120); do
-    docker info >/dev/null 2>&1 && break
-    sleep 0.5
-  done
-  docker info >/dev/null 2>&1 || { tail -n 30 /var/log/okl-dockerd.log; exit 1; }
-fi
+bash "$here/dockerd.sh" start
 log "docker $(docker version --format '{{.Server.Version}}') ready"
 
 # --- Python venv -------------------------------------------------------------

@@ -122,6 +122,39 @@ custom_multi() {
   remove_scenario '[{"name": "calc-basic"}]' && openkasugai -e okl_e2e_addons=false -e "{\"okl_e2e_scenarios\": $scenarios}" \
     && remove_scenario "$scenarios"
 }
+# The lab after its host restarts (tests/e2e/restart.yml): a veth standing in for a VF is moved into
+# -worker by the devices stage, with the keeper the role installed run here as a process (no systemd
+# on this machine); the docker daemon is stopped and started as a reboot does (tests/bed/dockerd.sh),
+# the veth made again while it is down (what the boot unit does for VFs); then every node must be back
+# at its fixed address, Ready, every Pod and OpenKasugai object ready again, net1 back in -worker with
+# its address, and the deployed calc-basic must pass its check again. Prints the seconds from the
+# daemon back to the lab whole and to the calc check passed.
+restart_vf=okle2e-vf0
+restart_lab() {
+  local keeper_pid back rc=0
+  ip link show "$restart_vf" >/dev/null 2>&1 || ip link add "$restart_vf" type veth peer name "${restart_vf}p" || return
+  play restart.yml -e okl_e2e_restart_step=attach || return
+  python3 "$OKL_E2E_STATE/netns-keeper/okl_netns_keeper.py" --config "$OKL_E2E_STATE/netns-keeper/config.json" \
+    >"$OKL_E2E_STATE/netns-keeper.log" 2>&1 &
+  keeper_pid=$!
+  if bash tests/bed/dockerd.sh stop && ip link add "$restart_vf" type veth peer name "${restart_vf}p" \
+    && bash tests/bed/dockerd.sh start; then
+    back=$(date +%s%N)
+    play restart.yml -e okl_e2e_restart_step=check -e "okl_e2e_daemon_back=${back:0:-9}.${back: -9}" || rc=1
+    if ((rc == 0)) && openkasugai -e okl_e2e_addons=false -e '{"okl_e2e_scenarios": [{"name": "calc-basic"}]}'; then
+      echo "restart: calc-basic checked again $(( ($(date +%s%N) - back) / 1000000 )) ms after the docker daemon was back"
+    else
+      rc=1
+    fi
+  else
+    rc=1
+  fi
+  kill "$keeper_pid" && wait "$keeper_pid"
+  echo "keeper log:"; tail -n 5 "$OKL_E2E_STATE/netns-keeper.log"
+  play restart.yml -e okl_e2e_restart_step=detach || rc=1
+  ip link del "${restart_vf}p" || rc=1
+  return "$rc"
+}
 delete_cluster() {
   play cluster.yml -e "okl_e2e_node_image=$node_image" -e okl_e2e_state=absent || return
   local left
@@ -186,7 +219,7 @@ if phase kind install_kind && phase node-image build_node_image && phase echo-im
   if phase create create_cluster && phase idempotence recreate_noop && phase checks check_cluster \
     && phase bases build_bases && phase images build_images && phase images-noop images_noop \
     && phase images-rebuild images_rebuild && phase openkasugai deploy_scenario && phase ok-noop scenario_noop \
-    && phase calc-multi custom_multi; then
+    && phase restart restart_lab && phase calc-multi custom_multi; then
     :
   else
     rc=1
