@@ -93,6 +93,20 @@ def _link_basename(path):
         return None
 
 
+def _resolve(path):
+    """Where a sysfs path leads: one readlink, not realpath's lstat of every component.
+
+    sysfs links (``bus/pci/devices/X``, ``class/*/Y``, ``device``) point with a relative path at
+    real directories under ``devices/``, so joining and normalizing is exact, and much cheaper
+    over thousands of devices.
+    """
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return os.path.normpath(path)
+    return os.path.normpath(os.path.join(os.path.dirname(path), target))
+
+
 def _listdir(path):
     try:
         return sorted(os.listdir(path))
@@ -236,8 +250,8 @@ class Sysfs:
         """The PCI function a sysfs path belongs to (its nearest ancestor named as one), or None."""
         if not os.path.lexists(path):
             return None
-        current = os.path.realpath(path)
-        top = os.path.realpath(self.sys)
+        current = _resolve(path)
+        top = os.path.normpath(self.sys)
         while current.startswith(top + os.sep):
             name = os.path.basename(current)
             if _FULL_PCI_RE.match(name):
@@ -282,10 +296,10 @@ class Sysfs:
         link = self.pci_dir(address)
         if not os.path.isdir(link):
             return None
-        base = os.path.realpath(link)
+        base = _resolve(link)
         nodes, errors = set(), {}
         for dirpath, dirnames, filenames in os.walk(base):
-            rel = os.path.relpath(dirpath, base)
+            rel = dirpath[len(base) + 1:] or '.'
             depth = 0 if rel == '.' else rel.count(os.sep) + 1
             dirnames[:] = [d for d in dirnames if not _FULL_PCI_RE.match(d)] if depth < max_depth else []
             if 'dev' in filenames and rel != '.':

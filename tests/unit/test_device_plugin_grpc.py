@@ -235,3 +235,14 @@ def test_bad_configuration_exits_2_naming_the_field(tmp_path):
     cfg.write_text(json.dumps({'pools': [{'name': 'x', 'resource_name': 'nodomain'}]}))
     result = server.main(['--config', str(cfg)])
     assert result == 2
+
+
+def test_benchmark_runs_and_prints_its_numbers():
+    """tests/bench/bench_device_plugin.py (make bench runs it over 512 devices) on a few devices, so
+    that it cannot rot; its numbers are not judged here."""
+    result = subprocess.run([sys.executable, os.path.join(REPO, 'tests/bench/bench_device_plugin.py'), '--devices', '16', '--repeat', '4'],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for what in ('discovery of 16 devices', 'ListAndWatch: first list of 16 devices', 'Allocate of 2 among 16 over gRPC',
+                 'sysfs change -> ListAndWatch update, inotify', 'sysfs change -> ListAndWatch update, polling'):
+        assert what in result.stdout, result.stdout

@@ -76,6 +76,12 @@ def discover(pool, sysfs_root='/', dev_root='/'):
     return result
 
 
+def inspect(pool, ids, sysfs_root='/', dev_root='/'):
+    """Only these devices, by ID (None for one that is not there any more)."""
+    sysfs = Sysfs(sysfs_root)
+    return {address: _inspect(pool, sysfs, dev_root, address) for address in ids}
+
+
 class Inventory:
     """What one pool advertises: every device ever seen, Healthy or not, in a stable order.
 
@@ -93,11 +99,18 @@ class Inventory:
         self.version = 0
         self.changed = threading.Condition()
 
-    def rescan(self):
-        now = discover(self.pool, self.sysfs_root, self.dev_root)
-        merged = dict(now)
+    def rescan(self, only=None):
+        """Scan the whole pool again, or with ``only`` (IDs of known devices) just those devices."""
+        if only is None:
+            now = discover(self.pool, self.sysfs_root, self.dev_root)
+            merged = dict(now)
+        else:
+            found = inspect(self.pool, sorted(set(only) & set(self.devices)), self.sysfs_root, self.dev_root)
+            now = {address: device for address, device in found.items() if device is not None}
+            merged = dict(self.devices)
+            merged.update(now)
         for address, old in self.devices.items():
-            if address not in now:
+            if address not in now and (only is None or address in only):
                 merged[address] = Device(address, old.numa_node, old.device_nodes, 'gone from sysfs')
         changes = []
         for address in sorted(merged):

@@ -185,39 +185,60 @@ class Plugin:
         self.servers = [PoolServer(cfg, inv, self.pb2, self.pb2_grpc, self.stopping) for inv in self.inventories]
         self.inotify = Inotify() if cfg.use_inotify else None
         self.rescans = 0
+        self.owners = {}
 
     # -- sysfs ----------------------------------------------------------
     def _watch_dirs(self):
-        """Directories whose changes may change a pool: the PCI and FPGA listings, each device's tree."""
+        """Directories whose changes may change a pool, each with the devices it belongs to.
+
+        A device's own sysfs tree belongs to that device (a change there rescans it alone); the PCI
+        and FPGA listings and the device nodes' directories belong to no single device (a change
+        there rescans everything).
+        """
         sys_dir = os.path.join(self.cfg.sysfs_root, 'sys')
-        dirs = [os.path.join(sys_dir, 'bus', 'pci', 'devices'), os.path.join(sys_dir, 'bus', 'dfl', 'devices'),
-                os.path.join(sys_dir, 'class')]
         class_dir = os.path.join(sys_dir, 'class')
+        shared = [os.path.join(sys_dir, 'bus', 'pci', 'devices'), os.path.join(sys_dir, 'bus', 'dfl', 'devices'), class_dir]
         if os.path.isdir(class_dir):
-            dirs += [os.path.join(class_dir, c) for c in os.listdir(class_dir) if c.startswith('fpga')]
-        for inv in self.inventories:
-            for device in inv.devices.values():
-                base = os.path.join(sys_dir, 'bus', 'pci', 'devices', device.id)
-                if not os.path.isdir(base):
-                    continue
-                base = os.path.realpath(base)
-                dirs.append(os.path.dirname(base))
-                for dirpath, dirnames, _files in os.walk(base):
-                    dirs.append(dirpath)
-                    if dirpath.count(os.sep) - base.count(os.sep) >= 5:
-                        dirnames[:] = []
+            shared += [os.path.join(class_dir, c) for c in os.listdir(class_dir) if c.startswith('fpga')]
+        owners = {path: None for path in shared}
+        for index, inv in enumerate(self.inventories):
             for device in inv.devices.values():
                 for node in device.device_nodes:
-                    dirs.append(os.path.dirname(os.path.join(self.cfg.dev_root, node.lstrip('/'))))
-        return dirs
+                    owners[os.path.dirname(os.path.join(self.cfg.dev_root, node.lstrip('/')))] = None
+                link = os.path.join(sys_dir, 'bus', 'pci', 'devices', device.id)
+                if not os.path.isdir(link):
+                    continue
+                base = os.path.normpath(os.path.join(os.path.dirname(link), os.readlink(link))) if os.path.islink(link) else link
+                owners[os.path.dirname(base)] = None     # functions appear and leave here
+                for dirpath, dirnames, _files in os.walk(base):
+                    owner = owners.setdefault(dirpath, set())
+                    if owner is not None:
+                        owner.add((index, device.id))
+                    if dirpath.count(os.sep) - base.count(os.sep) >= 5:
+                        dirnames[:] = []
+        return owners
 
-    def rescan(self):
+    def rescan(self, events=None):
+        """Rescan after ``events`` (inotify's), only the devices they belong to when that is known."""
+        targets = None
+        if events:
+            targets = set()
+            for path, _name, _mask in events:
+                owner = self.owners.get(path)
+                if owner is None:
+                    targets = None
+                    break
+                targets |= owner
         self.rescans += 1
-        for inv in self.inventories:
-            for line in inv.rescan():
+        for index, inv in enumerate(self.inventories):
+            only = None if targets is None else {device_id for i, device_id in targets if i == index}
+            if only is not None and not only:
+                continue
+            for line in inv.rescan(only):
                 LOG.info('%s: %s', inv.pool.resource_name, line)
-        if self.inotify and self.inotify.available:
-            for path in self._watch_dirs():
+        if self.inotify and self.inotify.available and targets is None:
+            self.owners = self._watch_dirs()
+            for path in self.owners:
                 self.inotify.watch(path)
 
     # -- kubelet ----------------------------------------------------------
@@ -260,7 +281,8 @@ class Plugin:
                 while time.monotonic() < deadline:   # let a burst of writes settle into one rescan
                     more = self.inotify.wait(deadline - time.monotonic())
                     socket_events += [e for e in more if e[0] == self.cfg.socket_dir]
-                self.rescan()
+                    sysfs_events += [e for e in more if e[0] != self.cfg.socket_dir]
+                self.rescan(sysfs_events)
             if time.monotonic() >= next_poll:
                 self.rescan()
                 next_poll = time.monotonic() + self.cfg.poll_interval
