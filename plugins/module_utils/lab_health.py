@@ -92,4 +92,10 @@ def assess(cluster, containers, nodes, leases, pods, since=None):
     reports = pods_not_back(pods, since)
     problems = ['node {}: {}'.format(e['name'], e['problem']) for e in entries if e['problem']]
     problems += [line for r in reports for line in r['lines']]
-    return dict(nodes=entries, pods_not_ready=reports, problems=problems, whole=not problems)
+    summary = ['cluster {}: {}'.format(cluster['name'], 'whole' if not problems else 'NOT whole')]
+    for e in entries:
+        summary.append('  node {}: {}, {}{}, {}'.format(
+            e['name'], 'running' if e['running'] else 'not running', e['address'] or 'no address',
+            ' (fixed)' if e['address'] and e['address'] == e['fixed_address'] else ' (not fixed)', 'Ready' if e['ready'] else 'not Ready'))
+    summary += ['  ' + line for line in problems]
+    return dict(nodes=entries, pods_not_ready=reports, problems=problems, whole=not problems, summary=summary)

@@ -92,6 +92,12 @@ nodes:
     ready: {description: Whether the Node is Ready., type: bool}
     heartbeat: {description: When its kubelet last renewed its Lease (seconds since the epoch)., type: float}
     problem: {description: What is wrong with it (empty when nothing)., type: str}
+summary:
+  description: The cluster's state in a few lines for a person (whole or not, each node, then the problems).
+  returned: always
+  type: list
+  elements: str
+  sample: ["cluster lab: whole", "  node lab-control-plane: running, 172.30.0.3 (fixed), Ready"]
 pods_not_ready:
   description: The Pods that are not Ready (not counting done ones), each as the openkasugai_info module reports Pods, plus C(lines).
   returned: always

@@ -120,43 +120,9 @@ vfs:
   sample: [{index: 0, pci_address: "0000:3b:00.2", netdev: ens1f0v0}]
 '''
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sriov import SriovError, set_num_vfs
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs
-
-
-def _write_numvfs(module, sysfs, pf_address, count):
-    path = sysfs.sriov_numvfs_path(pf_address)
-    try:
-        with open(path, 'w', encoding='ascii') as handle:
-            handle.write(f'{count}\n')
-    except OSError as exc:
-        module.fail_json(msg=f'Writing {count} to {path} failed: {exc}. Is /sys read-only here, or is the PF driver '
-                             'refusing SR-IOV (check dmesg)?', path=path)
-
-
-def _wait(module, sysfs, pf_address, count, wait_for_netdevs, deadline):
-    """Poll the real state until the PF shows ``count`` VFs (with netdevs); return them."""
-    delay = 0.01
-    while True:
-        state = sysfs.resolve_pf(pf_address)
-        vfs = state['vfs'] if state else []
-        ready = state is not None and state['sriov_numvfs'] == count and len(vfs) == count
-        if ready and wait_for_netdevs:
-            ready = all(vf['netdev'] for vf in vfs)
-        if ready:
-            return vfs
-        if time.monotonic() >= deadline:
-            missing = [vf['pci_address'] for vf in vfs if not vf['netdev']]
-            module.fail_json(
-                msg=(f'PF {pf_address} did not reach {count} VFs within the timeout: sriov_numvfs reads '
-                     f'{state["sriov_numvfs"] if state else "nothing"}, {len(vfs)} virtfn links'
-                     + (f', VFs without netdev: {", ".join(missing)}' if missing and wait_for_netdevs else '')
-                     + '. Raise timeout, or set wait_for_netdevs=false if the VFs have no netdev driver.'),
-                vfs=vfs)
-        time.sleep(delay)
-        delay = min(delay * 2, 0.5)
 
 
 def main():
@@ -200,16 +166,10 @@ def main():
         # No wait here: VFs already there may have their netdevs in a kind node's netns (not visible from the host)
         module.exit_json(**result)
 
-    deadline = time.monotonic() + params['timeout']
-    address = state['pci_address']
-    if before != 0 or links != 0:
-        _write_numvfs(module, sysfs, address, 0)
-        _wait(module, sysfs, address, 0, False, deadline)
-    if wanted:
-        _write_numvfs(module, sysfs, address, wanted)
-        result['vfs'] = _wait(module, sysfs, address, wanted, params['wait_for_netdevs'], deadline)
-    else:
-        result['vfs'] = []
+    try:
+        result['vfs'] = set_num_vfs(sysfs, state['pci_address'], wanted, params['timeout'], params['wait_for_netdevs'])
+    except SriovError as exc:
+        module.fail_json(msg=exc.msg, **({'path': exc.path} if exc.path else {'vfs': exc.vfs}))
     module.exit_json(**result)
 
 
