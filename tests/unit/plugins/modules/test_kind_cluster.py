@@ -111,3 +111,18 @@ def test_check_mode_renders_from_the_lab_model():
     assert r['changed'] and r['actions'] == ['create']
     assert r['config'] == dict(expected, name=name)
     assert 's3cret' not in json.dumps(r)
+
+
+def test_check_mode_plans_the_network_and_the_fixed_addresses():
+    import yaml
+    from ansible_collections.openkasugai.all_in_one.plugins.module_utils.lab_model import network_plan
+    with open(os.path.join(ROOT, 'tests', 'unit', 'fixtures', 'kind_config', 'gpu_sriov.input.yml')) as f:
+        data = yaml.safe_load(f)
+    name = f'okl-ut-{uuid.uuid4().hex[:6]}'
+    network = dict(name='kind-' + name, subnet='172.31.251.0/24', **network_plan('172.31.251.0/24', len(data['cluster']['nodes'])))
+    cluster = dict(data['cluster'], name=name, docker_network=network)
+    r = module({'name': name, 'lab_cluster': cluster, 'lab_registry': data['registry'], 'node_images': data['images'],
+                'certs_dir': data['certs_dir'], 'kind_path': KIND}, check=True)
+    assert r['changed'] and r['actions'] == ['create the network with docker allocating from 172.31.251.0/28', 'create', 'pin node addresses']
+    seen = subprocess.run(['docker', 'network', 'inspect', network['name']], capture_output=True, text=True, check=False)
+    assert seen.returncode != 0  # check mode created nothing
