@@ -390,6 +390,10 @@ model:
       description:
         - Clusters with node C(name) and C(index) as kind names them, C(kubeconfig) and defaults filled.
         - C(addon_manifests) lists the enabled add-ons in apply order with the C(download) naming their manifest.
+        - C(docker_network) gains where its addresses go (C(lab_model.network_plan)) - C(gateway), C(node_range) (the
+          block at the bottom of the subnet kept for the nodes' fixed addresses), C(node_addresses) (as many as nodes;
+          kind decides which node takes which, the kind_cluster stage records it) and C(ip_range) (docker's own
+          allocation, the next block); MetalLB's default pool sits at the top of the subnet.
       type: list
       elements: dict
     gpus:
