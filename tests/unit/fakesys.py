@@ -269,13 +269,16 @@ class FakeSys:
         return self
 
     def apply_spec(self, spec):
-        """Build from a JSON-able spec: {"machine": "lab", "numvfs": {addr: n}, "nvidia_modules": true, ...}."""
+        """Build from a JSON-able spec: {"machine": "lab", "numvfs": {addr: n}, "nvidia_modules": true,
+        "dfl_fpgas": [{"address", "index", "numa_node", "devname"}], ...}."""
         if spec.get('machine') == 'lab':
             self.build_lab_machine(spec.get('totalvfs', 8))
         for pf in spec.get('pfs', []):
             self.add_connectx5_pf(pf['address'], pf['netdev'], pf.get('totalvfs', 8), pf.get('numvfs', 0))
         for gpu in spec.get('gpus', []):
             self.add_nvidia_gpu(gpu['address'], gpu.get('minor', 0))
+        for fpga in spec.get('dfl_fpgas', []):
+            self.add_dfl_fpga(fpga['address'], fpga['index'], numa_node=fpga.get('numa_node', 0), devname=fpga.get('devname'))
         for address, count in spec.get('numvfs', {}).items():
             materialize_vfs(self.root, address, count)
         if spec.get('nvidia_modules'):
