@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: OpenKasugai all-in-one maintainers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Benchmark of the accelerator device plugin over many devices. Prints numbers against targets;
@@ -131,7 +130,7 @@ def main():
         pool = config.parse({'pools': [{'name': 'accelerator', 'resource_name': 'b-com.com/accelerator'}]}).pools[0]
 
         scans = []
-        for _ in range(max(3, args.repeat // 4)):
+        for _scan in range(max(3, args.repeat // 4)):
             start = time.perf_counter()
             found = discovery.discover(pool, fake.root, fake.root)
             scans.append(time.perf_counter() - start)
@@ -143,7 +142,7 @@ def main():
         plugin, thread, kubelet = run_plugin(fake, socket_dir)
         try:
             lists = []
-            for _ in range(args.repeat):
+            for _stream in range(args.repeat):
                 start = time.perf_counter()
                 stream = kubelet.plugin.ListAndWatch(pb2.Empty())
                 first = next(stream)

@@ -173,7 +173,7 @@ def preferred_allocation(devices, available, must_include, size):
     from the smallest NUMA node that alone has enough (best fit keeps larger nodes whole for
     larger requests), else from the largest nodes first. Unknown NUMA nodes come last.
     """
-    chosen = [i for i in dict.fromkeys(must_include)]
+    chosen = list(dict.fromkeys(must_include))
     need = size - len(chosen)
     if need <= 0:
         return chosen
