@@ -13,7 +13,7 @@ description:
     with the cluster (a state file on the host could outlive a cluster deleted with C(kind delete), or be missing
     for a cluster that exists), and it survives node restarts.
   - With O(lab_cluster), the module also owns the cluster's docker network and fixes every node's address on it,
-    so that the cluster survives a restart of the docker daemon (kind alone does not: docker hands addresses out again
+    so that the cluster survives a restart of the docker daemon (kind alone does not, since docker hands addresses out again
     in another order and etcd listens on an address the control plane no longer has). The network is created with
     docker's allocation limited to the model's C(node_range), kind creates the nodes there, then the network is made
     again with docker's allocation limited to the model's C(ip_range) and each node is connected back with C(--ip) at

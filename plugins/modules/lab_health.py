@@ -51,6 +51,7 @@ attributes:
     description: Only reads.
   diff_mode:
     support: none
+    description: Changes nothing, so shows no difference.
 """
 
 EXAMPLES = r"""
