@@ -114,21 +114,27 @@ remove_scenario() {  # remove_scenario SCENARIOS-JSON
   openkasugai -e scenario_run=false -e scenario_state=absent -e "{\"okl_e2e_scenarios\": $1}"
 }
 # The seed's customized chain (send, plus, minus, rcv) as the multi-worker variant: the default
-# deployment removed, then the custom chain spread over both workers, run, checked (tests/e2e/
-# openkasugai.yml asserts each function pod runs where it was asked to) and removed. The add-ons are
-# in place already (the no-op above proved it): this phase runs the scenario stage only.
+# deployment removed, then the custom chain spread over both workers, run and checked (tests/e2e/
+# openkasugai.yml asserts each function pod runs where it was asked to). The add-ons are in place
+# already (the no-op above proved it): this phase runs the scenario stage only. It stays deployed for
+# the restart phase, and goes with the cluster.
+multi_scenarios='[{"name": "calc-basic", "multi_worker": true, "chain": ["send", "plus", "minus", "rcv"], "inputs": ["7", "3", "5"]}]'
 custom_multi() {
-  local scenarios='[{"name": "calc-basic", "multi_worker": true, "chain": ["send", "plus", "minus", "rcv"], "inputs": ["7", "3", "5"]}]'
-  remove_scenario '[{"name": "calc-basic"}]' && openkasugai -e okl_e2e_addons=false -e "{\"okl_e2e_scenarios\": $scenarios}" \
-    && remove_scenario "$scenarios"
+  remove_scenario '[{"name": "calc-basic"}]' && openkasugai -e okl_e2e_addons=false -e "{\"okl_e2e_scenarios\": $multi_scenarios}"
 }
+# The accelerator device plugin (tests/e2e/device-plugin.yml): its image built by the images stage, a
+# fake sysfs tree on -worker, deployed by the add-ons stage, checked against the real kubelet, removed.
+device_plugin() { play device-plugin.yml -e "@$bases_file"; }
 # The lab after its host restarts (tests/e2e/restart.yml): a veth standing in for a VF is moved into
 # -worker by the devices stage, with the keeper the role installed run here as a process (no systemd
 # on this machine); the docker daemon is stopped and started as a reboot does (tests/bed/dockerd.sh),
 # the veth made again while it is down (what the boot unit does for VFs); then every node must be back
 # at its fixed address, Ready, every Pod and OpenKasugai object ready again, net1 back in -worker with
-# its address, and the deployed calc-basic must pass its check again. Prints the seconds from the
-# daemon back to the lab whole and to the calc check passed.
+# its address, and the multi-worker chain deployed before must pass its check again. Prints the
+# seconds from the daemon back to the lab whole and to the calc check passed. Known gap (left out of
+# this phase on purpose, see tests/e2e/README.md): upstream WBFunction and WBConnection read their kind
+# maps once at start, so a controller that restarted before the API was reachable from its pod cannot
+# create or delete DataFlows afterwards; removing the deployed chain is not tried after the restart.
 restart_vf=okle2e-vf0
 restart_lab() {
   local keeper_pid back rc=0
@@ -141,8 +147,8 @@ restart_lab() {
     && bash tests/bed/dockerd.sh start; then
     back=$(date +%s%N)
     play restart.yml -e okl_e2e_restart_step=check -e "okl_e2e_daemon_back=${back:0:-9}.${back: -9}" || rc=1
-    if ((rc == 0)) && openkasugai -e okl_e2e_addons=false -e '{"okl_e2e_scenarios": [{"name": "calc-basic"}]}'; then
-      echo "restart: calc-basic checked again $(( ($(date +%s%N) - back) / 1000000 )) ms after the docker daemon was back"
+    if ((rc == 0)) && openkasugai -e okl_e2e_addons=false -e "{\"okl_e2e_scenarios\": $multi_scenarios}"; then
+      echo "restart: the multi-worker chain checked again $(( ($(date +%s%N) - back) / 1000000 )) ms after the docker daemon was back"
     else
       rc=1
     fi
@@ -219,7 +225,7 @@ if phase kind install_kind && phase node-image build_node_image && phase echo-im
   if phase create create_cluster && phase idempotence recreate_noop && phase checks check_cluster \
     && phase bases build_bases && phase images build_images && phase images-noop images_noop \
     && phase images-rebuild images_rebuild && phase openkasugai deploy_scenario && phase ok-noop scenario_noop \
-    && phase restart restart_lab && phase calc-multi custom_multi; then
+    && phase calc-multi custom_multi && phase device-plugin device_plugin && phase restart restart_lab; then
     :
   else
     rc=1
