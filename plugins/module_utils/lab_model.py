@@ -53,6 +53,9 @@ _NODE_SPEC = dict(
         pci_address=dict(type='str', required=True),
     )),
     nics=dict(type='list', elements='dict', default=[], options=_NIC_SPEC),
+    fpgas=dict(type='list', elements='dict', default=[], options=dict(
+        pci_address=dict(type='str', required=True),
+    )),
 )
 
 _ADDONS_SPEC = dict(
@@ -75,6 +78,9 @@ _ADDONS_SPEC = dict(
         gateway=dict(type='str', default=''),
         per_node_block_size=dict(type='int', default=250),
         exclusions=dict(type='list', elements='str', default=[]),
+    )),
+    device_plugin=dict(type='dict', apply_defaults=True, options=dict(
+        enabled=dict(type='bool'),   # None: when a node of the cluster owns FPGAs
     )),
     openkasugai=dict(type='dict', apply_defaults=True, options=dict(
         enabled=dict(type='bool', default=True),
@@ -273,7 +279,7 @@ def normalize(params):
         registry['ca_file'] = os.path.join(params['state_dir'], 'registry', 'ca.crt')
 
     model = dict(state_dir=params['state_dir'], registry=registry, downloads=dict(params['downloads']),
-                 controller_source=dict(params['controller_source']), clusters=[], gpus=[], nics=[])
+                 controller_source=dict(params['controller_source']), clusters=[], gpus=[], nics=[], fpgas=[])
     for cluster in params['clusters']:
         cluster = dict(cluster)
         cluster['docker_network'] = dict(cluster['docker_network'])
@@ -295,6 +301,10 @@ def normalize(params):
             addons['sriov']['enabled'] = any(nic['num_vfs'] > 0 for node in cluster['nodes'] for nic in node['nics'])
         if addons['multus']['enabled'] is None:
             addons['multus']['enabled'] = addons['sriov']['enabled']
+        plugin = addons['device_plugin']
+        plugin['nodes'] = [node['name'] for node in cluster['nodes'] if node['fpgas']]
+        if plugin['enabled'] is None:
+            plugin['enabled'] = bool(plugin['nodes'])
         if addons['nv_ipam']['enabled'] is None:
             addons['nv_ipam']['enabled'] = bool(addons['nv_ipam']['subnet'])
         # IPPool exclusions are start/end pairs; the model also accepts CIDRs.
@@ -310,6 +320,9 @@ def normalize(params):
                                           pci_address=pci_address(gpu['pci_address']) or gpu['pci_address']))
             for nic in node['nics']:
                 model['nics'].append(dict(nic, cluster=cluster['name'], node=node['name']))
+            for fpga in node['fpgas']:
+                model['fpgas'].append(dict(cluster=cluster['name'], node=node['name'],
+                                           pci_address=pci_address(fpga['pci_address']) or fpga['pci_address']))
         model['clusters'].append(cluster)
     return model
 
@@ -491,9 +504,13 @@ def _check_nodes(ci, cluster):
         problems.append(Problem('%s.nodes' % field, 'the cluster has no control-plane node.', 'add a node with role: control-plane.'))
     for node in cluster['nodes']:
         nfield = '%s.nodes[%d] (%s)' % (field, node['index'], node['name'])
-        if node['role'] == 'control-plane' and (node['gpus'] or node['nics']):
-            problems.append(Problem(nfield, 'a control-plane node cannot own GPUs or NICs; functions run on workers.',
-                                    'move the gpus/nics to a worker node.'))
+        if node['role'] == 'control-plane' and (node['gpus'] or node['nics'] or node['fpgas']):
+            problems.append(Problem(nfield, 'a control-plane node cannot own GPUs, NICs or FPGAs; functions run on workers.',
+                                    'move the gpus/nics/fpgas to a worker node.'))
+        for fi, fpga in enumerate(node['fpgas']):
+            if pci_address(fpga['pci_address']) is None:
+                problems.append(Problem('%s.fpgas[%d].pci_address' % (nfield, fi), '%r is not a PCI address.' % fpga['pci_address'],
+                                        'write it as domain:bus:device.function, e.g. 0000:5e:00.0 (see lspci -D).'))
         for gi, gpu in enumerate(node['gpus']):
             if pci_address(gpu['pci_address']) is None:
                 problems.append(Problem('%s.gpus[%d].pci_address' % (nfield, gi), '%r is not a PCI address.' % gpu['pci_address'],
@@ -664,6 +681,13 @@ def _check_device_ownership(model):
                                     'GPU %s is already given to %s in cluster %s.' % (gpu['pci_address'], owners[key][1], owners[key][0]),
                                     'give each GPU to one node of one cluster.'))
         owners.setdefault(key, (gpu['cluster'], gpu['node']))
+    for fpga in model['fpgas']:
+        key = ('fpga', fpga['pci_address'])
+        if key in owners:
+            problems.append(Problem('lab_clusters (%s, %s).fpgas' % (fpga['cluster'], fpga['node']),
+                                    'FPGA %s is already given to %s in cluster %s.' % (fpga['pci_address'], owners[key][1], owners[key][0]),
+                                    'give each FPGA to one node of one cluster.'))
+        owners.setdefault(key, (fpga['cluster'], fpga['node']))
     driver_nodes = sorted({(g['cluster'], g['node']) for g in model['gpus'] if g['gpu_method'] == 'node_driver'})
     if len(driver_nodes) > 1:
         problems.append(Problem('lab_clusters[*].gpu_method',
@@ -726,6 +750,11 @@ def check_host(model, sysfs, uplinks, path_exists=os.path.exists):
         elif not str(device.get('class_id', '')).startswith('0x03'):
             problems.append(Problem('%s.pci_address' % field, '%s is not a display/3D controller (class %s).' % (gpu['pci_address'], device.get('class_id')),
                                     'use the GPU\'s address (see `lspci -D -d 10de:`).'))
+    for fpga in model['fpgas']:
+        field = 'lab_clusters (%s, %s).fpgas (%s)' % (fpga['cluster'], fpga['node'], fpga['pci_address'])
+        if pci_address(fpga['pci_address']) and sysfs.pci_device(fpga['pci_address']) is None:
+            problems.append(Problem('%s.pci_address' % field, 'no PCI device %s exists on the host.' % fpga['pci_address'],
+                                    'check `lspci -D` (or `ls /sys/class/fpga_region`) and use the FPGA\'s address.'))
     return problems
 
 
@@ -781,6 +810,10 @@ def plan(model):
                 how = ('host driver unloaded, loaded inside %s' % node['name'] if cluster['gpu_method'] == 'node_driver'
                        else 'host driver kept, passed in by nvidia-container-toolkit')
                 lines.append('  %s: GPU %s (%s)' % (node['name'], pci_address(gpu['pci_address']), how))
+            if node['fpgas']:
+                lines.append('  %s: FPGAs %s, %s' % (
+                    node['name'], ', '.join(pci_address(f['pci_address']) or f['pci_address'] for f in node['fpgas']),
+                    'advertised by the accelerator device plugin' if cluster['addons']['device_plugin']['enabled'] else 'not advertised (plugin disabled)'))
             for nic in node['nics']:
                 what = '%d VFs' % nic['num_vfs']
                 if nic['move_pf']:

@@ -185,6 +185,18 @@ options:
                 description: PCI address, V(0000:3b:00.0) or V(3b:00.0).
                 type: str
                 required: true
+          fpgas:
+            description:
+              - FPGAs this node owns (a worker). They turn on the accelerator device plugin of the cluster, which advertises
+                them to this node's kubelet by PCI address (C(addons.device_plugin)).
+            type: list
+            elements: dict
+            default: []
+            suboptions:
+              pci_address:
+                description: PCI address of the FPGA's function, V(0000:5e:00.0) or V(5e:00.0).
+                type: str
+                required: true
           nics:
             description: SR-IOV physical functions this node owns, with their VFs.
             type: list
@@ -233,6 +245,17 @@ options:
                 description: Name of that resource (the NetworkAttachmentDefinitions ask for V(<prefix>/<name>)).
                 type: str
                 default: mlnx_sriov_netdevice
+          device_plugin:
+            description:
+              - The collection's accelerator device plugin (README, "The accelerator device plugin") on the nodes that own
+                C(fpgas); its image is built by the images stage. The normalized model adds C(nodes), those nodes' names.
+            type: dict
+            suboptions:
+              enabled:
+                description:
+                  - Deploy it (the images stage then builds its image); when unset, deployed when a node of the cluster
+                    owns FPGAs. Its pools and resource names are the add-ons role's C(addons_device_plugin_pools).
+                type: bool
           openkasugai:
             description: The OpenKasugai CRDs and controllers, the infrastructure ConfigMaps and the scenario namespaces.
             type: dict
@@ -402,6 +425,10 @@ model:
       elements: dict
     nics:
       description: Every PF of the lab with its C(cluster) and C(node).
+      type: list
+      elements: dict
+    fpgas:
+      description: Every FPGA of the lab with its C(cluster), C(node) and normalized C(pci_address).
       type: list
       elements: dict
 plan:

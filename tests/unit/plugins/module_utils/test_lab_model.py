@@ -128,6 +128,18 @@ def test_node_addresses_are_fixed_below_dockers_own_range():
     assert lab_model.network_plan('not-a-net', 3) is None
 
 
+def test_fpgas_turn_the_device_plugin_on_for_their_nodes(machine):
+    raw = copy.deepcopy(GPU_SRIOV_LAB)
+    raw['clusters'][0]['nodes'][2]['fpgas'] = [{'pci_address': 'd8:00.0'}]
+    model = lab_model.normalize(validated(raw))
+    plugin = model['clusters'][0]['addons']['device_plugin']
+    assert plugin == {'enabled': True, 'nodes': ['kasugai-worker2']}
+    assert model['fpgas'] == [{'cluster': 'kasugai', 'node': 'kasugai-worker2', 'pci_address': '0000:d8:00.0'}]
+    assert problems_of(raw) == [] and host_problems(raw, machine) == []
+    assert '  kasugai-worker2: FPGAs 0000:d8:00.0, advertised by the accelerator device plugin' in lab_model.plan(model)
+    assert lab_model.normalize(validated(GPU_SRIOV_LAB))['clusters'][0]['addons']['device_plugin']['enabled'] is False
+
+
 def test_plan_says_what_will_be_built():
     text = '\n'.join(lab_model.plan(lab_model.normalize(validated(GPU_SRIOV_LAB))))
     assert 'cluster kasugai: 1 control-plane + 2 workers' in text
@@ -188,7 +200,14 @@ MODEL_CASES = [
     ('no-control-plane', CPU_LAB, _cluster(lambda c: c.update(nodes=[{'role': 'worker'}])),
      'lab_clusters[0] (kasugai).nodes', 'no control-plane', 'role: control-plane'),
     ('gpu-on-control-plane', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][0].update(gpus=[{'pci_address': '0000:87:00.0'}])),
-     'nodes[0] (kasugai-control-plane)', 'cannot own GPUs or NICs', 'worker'),
+     'nodes[0] (kasugai-control-plane)', 'cannot own GPUs, NICs or FPGAs', 'worker'),
+    ('fpga-on-control-plane', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][0].update(fpgas=[{'pci_address': '0000:d8:00.0'}])),
+     'nodes[0] (kasugai-control-plane)', 'cannot own GPUs, NICs or FPGAs', 'worker'),
+    ('fpga-not-a-pci-address', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][1].update(fpgas=[{'pci_address': 'd8:00'}])),
+     'nodes[1] (kasugai-worker).fpgas[0].pci_address', 'not a PCI address', 'lspci -D'),
+    ('fpga-to-two-nodes', GPU_SRIOV_LAB, _cluster(lambda c: (c['nodes'][1].update(fpgas=[{'pci_address': '0000:d8:00.0'}]),
+                                                             c['nodes'][2].update(fpgas=[{'pci_address': 'd8:00.0'}]))),
+     'lab_clusters (kasugai, kasugai-worker2).fpgas', 'FPGA 0000:d8:00.0 is already given to kasugai-worker', 'one node of one cluster'),
     ('gpu-to-two-nodes', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][2].update(gpus=[{'pci_address': '0000:86:00.0'}])),
      'lab_clusters (kasugai, kasugai-worker2).gpus', 'already given to kasugai-worker', 'one node'),
     ('gpu-to-two-clusters', GPU_SRIOV_LAB,
@@ -292,6 +311,8 @@ HOST_CASES = [
      'nics (ens1f0).num_vfs', '16 VFs asked but ens1f0 supports at most 8', 'lower num_vfs to 8'),
     ('pf-given-twice-by-name-and-address', _cluster(lambda c: c['nodes'][2]['nics'].append({'pf': '0000:3b:00.0', 'move_pf': False})),
      'nics (0000:3b:00.0).pf', 'same PCI function 0000:3b:00.0', 'once'),
+    ('fpga-missing', _cluster(lambda c: c['nodes'][1].update(fpgas=[{'pci_address': '0000:d9:00.0'}])),
+     'fpgas (0000:d9:00.0).pci_address', 'no PCI device 0000:d9:00.0', 'lspci -D'),
     ('gpu-missing', _cluster(lambda c: c['nodes'][1].update(gpus=[{'pci_address': '0000:87:00.0'}])),
      'gpus (0000:87:00.0).pci_address', 'no PCI device', 'lspci'),
     ('gpu-address-is-a-nic', _cluster(lambda c: c['nodes'][1].update(gpus=[{'pci_address': '0000:02:00.0'}])),
