@@ -211,8 +211,8 @@ def pin_node_addresses(module, run, kind, docker, name, network, result):
         return
     lab_network.apply(run, network, steps, docker=docker)
     # The control plane was off the network for a moment: the API server answers again before anyone asks it.
-    argv = docker_cli.exec_argv(name + '-control-plane', ['kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', 'get', '--raw=/readyz',
-                                                           '--request-timeout=5s'], docker=docker)
+    readyz = ['kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', 'get', '--raw=/readyz', '--request-timeout=5s']
+    argv = docker_cli.exec_argv(name + '-control-plane', readyz, docker=docker)
     deadline = time.monotonic() + module.params['api_wait_seconds']
     while True:
         rc, out, err = run(argv)

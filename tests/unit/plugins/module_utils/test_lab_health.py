@@ -68,7 +68,7 @@ def test_each_way_a_node_is_missing_is_said():
 
 
 def test_pods_not_back_are_said_with_their_reason_and_stale_ready_does_not_count():
-    containers, nodes, leases, _ = whole_lab()
+    containers, nodes, leases, _pods = whole_lab()
     pods = [pod('coredns', ready=False, waiting='CrashLoopBackOff'), pod('kube-proxy', since='2026-12-03T11:58:00Z'),
             pod('job', ready=False, phase='Succeeded'), pod('fine')]
     result = lab_health.assess(CLUSTER, containers, nodes, leases, pods, since=RESTART)
