@@ -10,6 +10,7 @@ Symlinks in a fake tree must be relative so they resolve inside the root.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 
@@ -357,6 +358,34 @@ def default_route_interfaces(procfs_root='/'):
             if int(destination, 16) == 0 and int(prefix_len, 16) == 0 and not int(flags, 16) & RTF_REJECT and iface != 'lo':
                 result.add(iface)
         except ValueError:
+            continue
+    return result
+
+
+def host_routes(procfs_root='/'):
+    """The host's routes other than default routes, as (interface, ipaddress network), from /proc/net.
+
+    Docker's bridges are there too (docker0 172.17.0.0/16, br-<network id> for user networks).
+    """
+    base = os.path.join(procfs_root or '/', 'proc', 'net')
+    result = []
+    for line in _read(os.path.join(base, 'route'), '').splitlines()[1:]:
+        fields = line.split()
+        try:
+            iface, destination, mask = fields[0], int(fields[1], 16), int(fields[7], 16)
+            if mask:  # the kernel writes both in host (little-endian) order
+                address = ipaddress.IPv4Address(int.from_bytes(destination.to_bytes(4, 'little'), 'big'))
+                result.append((iface, ipaddress.ip_network('%s/%d' % (address, bin(mask).count('1')), strict=False)))
+        except (IndexError, ValueError):
+            continue
+    for line in _read(os.path.join(base, 'ipv6_route'), '').splitlines():
+        fields = line.split()
+        try:
+            destination, prefix_len, iface = fields[0], int(fields[1], 16), fields[9]
+            address = ipaddress.IPv6Address(int(destination, 16))
+            if prefix_len and iface != 'lo' and not (address.is_link_local or address.is_multicast):
+                result.append((iface, ipaddress.ip_network('%s/%d' % (address, prefix_len), strict=False)))
+        except (IndexError, ValueError):
             continue
     return result
 

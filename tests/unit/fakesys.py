@@ -20,6 +20,7 @@ it never happens. Run it in a thread (pytest) or as a process (molecule):
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import threading
@@ -252,6 +253,16 @@ class FakeSys:
             v6.append('00000000000000000000000000000000 00 00000000000000000000000000000000 00 '
                       f'fe800000000000000000000000000001 00000400 00000002 00000000 00000003 {iface:>8}')
         _write(os.path.join(self.proc, 'net', 'ipv6_route'), '\n'.join(v6) + '\n')
+
+    def add_route(self, iface, cidr):
+        """One more IPv4 route, e.g. ('br-3f2a1b4c5d6e', '172.30.0.0/24') for a docker network's bridge."""
+        net = ipaddress.IPv4Network(cidr)
+
+        def little(address):  # the kernel writes addresses in host (little-endian) order
+            return '%08X' % int.from_bytes(address.packed, 'little')
+        path = os.path.join(self.proc, 'net', 'route')
+        with open(path, 'a', encoding='utf-8') as handle:
+            handle.write(f'{iface}\t{little(net.network_address)}\t00000000\t0001\t0\t0\t0\t{little(net.netmask)}\t0\t0\t0\n')
 
     # -- a whole machine ---------------------------------------------------
     def build_lab_machine(self, totalvfs=8):
