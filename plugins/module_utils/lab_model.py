@@ -16,11 +16,14 @@ Every rule returns ``Problem``s naming the inventory field and the fix, so a bad
 is refused before anything changes, with every mistake listed at once.
 """
 
+import copy
 import ipaddress
 import itertools
 import os
 import re
 from dataclasses import dataclass
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.scenarios import (
     CALC_DEFAULT_CHAIN,
@@ -141,9 +144,42 @@ ARGUMENT_SPEC = dict(
     clusters=dict(type='list', elements='dict', required=True, options=_CLUSTER_SPEC),
 )
 
-_CLUSTER_NAME = re.compile(r'^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$')
+_LABEL = r'[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?'
+# What docker, kind and Kubernetes accept, per kind of name: (pattern, what it is, fix).
+NAME_RULES = {
+    # kind names the node containers <name>-control-plane, <name>-worker2...: they stay DNS-1123 labels.
+    'cluster': (re.compile(r'^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$'), 'a valid kind cluster name',
+                'use lowercase letters, digits and dashes, starting and ending with a letter or digit, at most 32 characters '
+                '(kind names the nodes <name>-control-plane, <name>-worker...).'),
+    'docker_network': (re.compile(r'^[a-zA-Z0-9][a-zA-Z0-9_.-]*$'), 'a name docker accepts for a network',
+                       'use letters, digits, _ . and -, starting with a letter or digit, or leave it empty for kind-<cluster name>.'),
+    'namespace': (re.compile(r'^%s$' % _LABEL), 'a Kubernetes namespace name (DNS-1123 label)',
+                  'use lowercase letters, digits and dashes, starting and ending with a letter or digit, at most 63 characters.'),
+    'object': (re.compile(r'^(?=.{1,253}$)%s(\.%s)*$' % (_LABEL, _LABEL)), 'a Kubernetes object name (DNS-1123 subdomain)',
+               'use lowercase letters, digits, dashes and dots, starting and ending with a letter or digit.'),
+    'resource_name': (re.compile(r'^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$'), 'a Kubernetes resource name',
+                      'use letters, digits, _ . and -, starting and ending with a letter or digit, at most 63 characters.'),
+    'project': (re.compile(r'^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$'), 'a registry project (repository path)',
+                'use lowercase letters and digits, separated by . _ - or /.'),
+}
+# What a shell or a YAML/JSON quoting layer would read as syntax, named in the message.
+_SHELL_LIKE = set(';$`\'"\\|&<>(){}*?!#~')
+_KUBERNETES_VERSION = re.compile(r'^v[0-9]+\.[0-9]+\.[0-9]+$')
+# A controller version the function_images stage can clone: a full commit, or a release tag (fetched shallow).
+_GIT_COMMIT = re.compile(r'^[0-9a-f]{40}$')
+_RELEASE_TAG = re.compile(r'^v[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$')
+# Directories the lab must not own: the stages create files there and teardown removes them.
+SYSTEM_DIRS = frozenset((
+    '/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/media', '/mnt', '/opt', '/proc',
+    '/root', '/run', '/sbin', '/srv', '/sys', '/tmp', '/usr', '/usr/bin', '/usr/lib', '/usr/local', '/usr/sbin',
+    '/usr/share', '/var', '/var/cache', '/var/lib', '/var/lib/docker', '/var/log', '/var/run', '/var/tmp'))
 _REGISTRY_URL = re.compile(r'^(?P<host>[A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(:(?P<port>[0-9]{1,5}))?$')
 _CHECKSUM = re.compile(r'^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$')
+
+
+# The inventory variable of each part of the model (the module's options drop the lab_ prefix).
+INVENTORY_NAMES = dict(state_dir='lab_state_dir', registry='lab_registry', downloads='lab_downloads',
+                       controller_source='lab_controller_source', clusters='lab_clusters')
 
 
 @dataclass(frozen=True)
@@ -209,6 +245,45 @@ def _overlap(a, b):
     return a[0].version == b[0].version and a[0] <= b[1] and b[0] <= a[1]
 
 
+def range_problem(text):
+    """Why ``text`` is not a range a-b or a CIDR (a message), or None when it is one."""
+    if address_range(text) is not None:
+        return None
+    try:
+        first, last = (ipaddress.ip_address(part.strip()) for part in text.split('-', 1))
+    except ValueError:
+        return '%r is neither a range a-b nor a CIDR.' % text
+    if first.version == last.version and first > last:
+        return 'is written backwards: %s (the first address is above the last).' % text
+    return '%r mixes IPv4 and IPv6.' % text
+
+
+def _range_fix(text):
+    first, _, last = text.partition('-')
+    if address_range('%s-%s' % (last.strip(), first.strip())):
+        return 'write it lowest address first: %s-%s.' % (last.strip(), first.strip())
+    return 'write e.g. 172.30.0.240-172.30.0.249.'
+
+
+def name_problems(field, value, kind):
+    """A Problem when ``value`` is not the kind of name ``kind`` (NAME_RULES) says, naming any shell-like character."""
+    pattern, what, fix = NAME_RULES[kind]
+    if pattern.match(value):
+        return []
+    odd = sorted({ch for ch in value if ch in _SHELL_LIKE or ch.isspace()})
+    why = ' (it contains %s)' % ', '.join(repr(ch) for ch in odd) if odd else ''
+    return [Problem(field, '%r is not %s%s.' % (value, what, why), fix)]
+
+
+def _pci_problems(field, value, example):
+    if not value.strip():
+        return [Problem(field, 'is empty.', 'give the PCI address, e.g. %s (see lspci -D), or remove the entry.' % example)]
+    if pci_address(value) is None:
+        return [Problem(field, '%r is not a PCI address.' % value,
+                        'write it as domain:bus:device.function, e.g. %s (see lspci -D).' % example)]
+    return []
+
+
 def network_plan(subnet, node_count):
     """Where a lab network's addresses go: gateway, the block kept for the nodes, and docker's own range.
 
@@ -269,6 +344,113 @@ def _scenario(item):
     return item
 
 
+def validate(raw):
+    """Type-check the model with ARGUMENT_SPEC part by part, so that a type error hides no other problem.
+
+    Returns (params, problems, replaced). ``params`` is what AnsibleModule would give for the parts that
+    validated: a broken variable takes its defaults, a broken cluster is left out (the others keep their
+    position in ``index``). ``problems`` names each type, choice or missing-field error at its field path.
+    ``replaced`` holds the variables whose cross-field problems mean nothing now (see ``check``).
+    """
+    params, problems, replaced = {}, [], set()
+    for key, option in ARGUMENT_SPEC.items():
+        field = INVENTORY_NAMES[key]
+        if key == 'clusters' and isinstance(raw.get(key), list):
+            params[key], found = _validate_clusters(raw[key])
+        else:
+            result = ArgumentSpecValidator({key: option}).validate({key: raw[key]} if key in raw else {})
+            found = [] if not result.error_messages else (_option_problems(key, option, raw.get(key), field)
+                                                          or [Problem(field, _sentence(m), _type_fix(option)) for m in result.error_messages])
+            params[key] = result.validated_parameters.get(key) if not found else _defaults(key, option)
+        if found:
+            replaced.add(field)
+        problems += found
+    return params, problems, replaced
+
+
+def check(raw, host=None):
+    """The model and every reason to refuse it: types, cross-field rules and, with ``host`` (model -> Problems), the host's.
+
+    A broken part is checked for its types only; every rule that does not read it still runs.
+    """
+    params, problems, replaced = validate(raw)
+    model = normalize(params)
+    found = check_model(model) + (host(model) if host else [])
+    problems += [p for p in found if not any(p.field == v or p.field.startswith(v + '.') for v in replaced)]
+    return model, problems
+
+
+def _validate_clusters(clusters):
+    valid, problems = [], []
+    for index, cluster in enumerate(clusters):
+        name = cluster.get('name') if isinstance(cluster, dict) else None
+        field = 'lab_clusters[%d]%s' % (index, ' (%s)' % name if isinstance(name, str) else '')
+        if not isinstance(cluster, dict):
+            problems.append(Problem(field, 'is %r, not a mapping.' % (cluster,), 'describe the cluster as a mapping (name, docker_network, nodes...).'))
+            continue
+        result = ArgumentSpecValidator(_CLUSTER_SPEC).validate(copy.deepcopy(cluster))
+        if result.error_messages:
+            problems += (_options_problems(_CLUSTER_SPEC, cluster, field)
+                         or [Problem(field, _sentence(m), 'see ansible-doc openkasugai.all_in_one.lab_model.') for m in result.error_messages])
+        else:
+            valid.append(dict(result.validated_parameters, index=index))
+    return valid, problems
+
+
+def _options_problems(options, value, field):
+    """Type, choice, missing and unknown-field errors of a mapping against its suboptions, at their field paths."""
+    problems = [Problem('%s.%s' % (field, key), 'is not a field here.', 'remove it or fix its spelling; the fields are: %s.' % ', '.join(sorted(options)))
+                for key in value if key not in options]
+    for key, option in options.items():
+        if value.get(key) is None:
+            if option.get('required'):
+                problems.append(Problem('%s.%s' % (field, key), 'is missing.', 'give %s; it is required.' % key))
+            continue
+        problems += _option_problems(key, option, value[key], '%s.%s' % (field, key))
+    return problems
+
+
+def _option_problems(key, option, value, field):
+    """The errors of one option's value: nested mappings and list items are checked one by one."""
+    options = option.get('options')
+    if options and option['type'] == 'dict' and isinstance(value, dict):
+        return _options_problems(options, value, field)
+    if options and option['type'] == 'list' and isinstance(value, list):
+        problems = []
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                problems += _options_problems(options, item, '%s[%d]' % (field, index))
+            else:
+                problems.append(Problem('%s[%d]' % (field, index), 'is %r, not a mapping.' % (item,),
+                                        'write it as a mapping of: %s.' % ', '.join(sorted(options))))
+        return problems
+    leaf = {k: v for k, v in option.items() if k not in ('options', 'apply_defaults', 'required')}
+    result = ArgumentSpecValidator({key: leaf}).validate({key: copy.deepcopy(value)})
+    return [Problem(field, _sentence(message), _type_fix(option)) for message in result.error_messages]
+
+
+def _sentence(message):
+    return message if message.endswith('.') else message + '.'
+
+
+_TYPE_WORDS = dict(int='a whole number', bool='true or false', str='a string', path='an absolute path', dict='a mapping', list='a list')
+
+
+def _type_fix(option):
+    if option.get('choices'):
+        return 'use one of: %s.' % ', '.join(option['choices'])
+    what = _TYPE_WORDS.get(option.get('type'), option.get('type'))
+    if option.get('type') == 'list' and option.get('elements'):
+        what += ' of %s' % ('mappings' if option['elements'] == 'dict' else _TYPE_WORDS.get(option['elements'], option['elements']) + 's')
+    return 'write %s (see ansible-doc openkasugai.all_in_one.lab_model).' % what
+
+
+def _defaults(key, option):
+    if option.get('required'):
+        return []  # clusters, the only required variable
+    return ArgumentSpecValidator({key: option}).validate({}).validated_parameters.get(key)
+
+
 def normalize(params):
     """The model as roles read it: user values plus everything derived, in one place."""
     registry = dict(params['registry'])
@@ -280,8 +462,9 @@ def normalize(params):
 
     model = dict(state_dir=params['state_dir'], registry=registry, downloads=dict(params['downloads']),
                  controller_source=dict(params['controller_source']), clusters=[], gpus=[], nics=[], fpgas=[])
-    for cluster in params['clusters']:
+    for position, cluster in enumerate(params['clusters']):
         cluster = dict(cluster)
+        cluster.setdefault('index', position)  # its position in lab_clusters, kept when validate() left a cluster out
         cluster['docker_network'] = dict(cluster['docker_network'])
         if not cluster['docker_network']['name']:
             cluster['docker_network']['name'] = 'kind-%s' % cluster['name']
@@ -327,20 +510,31 @@ def normalize(params):
     return model
 
 
-def _cluster_field(index, cluster, rest=''):
-    return 'lab_clusters[%d] (%s)%s' % (index, cluster['name'], rest)
+def _cluster_field(cluster, rest=''):
+    return 'lab_clusters[%d] (%s)%s' % (cluster['index'], cluster['name'], rest)
 
 
 def check_model(model):
     """Cross-field rules that need nothing but the model. Returns a list of Problems."""
     problems = []
+    problems += _check_state_dir(model['state_dir'])
     problems += _check_registry(model['registry'])
+    problems += _check_registry_address(model)
     problems += _check_downloads(model['downloads'])
     problems += _check_addon_downloads(model)
     problems += _check_controller_source(model['controller_source'])
     problems += _check_clusters(model['clusters'])
     problems += _check_device_ownership(model)
     return problems
+
+
+def _check_state_dir(path):
+    fix = 'use a directory of the lab\'s own, e.g. %s.' % DEFAULT_STATE_DIR
+    if not os.path.isabs(path):
+        return [Problem('lab_state_dir', '%r is relative: the stages run from different working directories.' % path, fix)]
+    if os.path.normpath('/' + path.lstrip('/')) in SYSTEM_DIRS:
+        return [Problem('lab_state_dir', '%s is a system directory: the stages create files there and teardown removes them.' % path, fix)]
+    return []
 
 
 def _check_registry(registry):
@@ -359,6 +553,7 @@ def _check_registry(registry):
         problems.append(Problem('lab_registry.url', '%r is not host[:port].' % url, 'write host[:port], e.g. harbor.example.com:443.'))
     elif not 0 < registry['port'] < 65536:
         problems.append(Problem('lab_registry.url', 'port %s is out of range.' % registry['port'], 'use a port between 1 and 65535.'))
+    problems += name_problems('lab_registry.project', registry['project'], 'project')
     if kind == 'external' and not registry['ca_file']:
         problems.append(Problem('lab_registry.ca_file', 'an external registry needs the CA that signed its certificate (TLS is always verified).',
                                 'set lab_registry.ca_file to the PEM file of the registry CA on the kind-host.'))
@@ -366,6 +561,38 @@ def _check_registry(registry):
         missing = 'password' if registry['username'] else 'username'
         problems.append(Problem('lab_registry.%s' % missing, 'credentials need both a username and a password.',
                                 'set lab_registry.%s (from vault), or remove the other one for anonymous access.' % missing))
+    return problems
+
+
+def _check_registry_address(model):
+    """A registry given by IP must be an address the kind nodes reach outside the cluster."""
+    registry = model['registry']
+    if registry['type'] == 'none' or not registry['host']:
+        return []
+    if registry['host'] == 'localhost':
+        return [Problem('lab_registry.url', 'localhost is each kind node itself, not the registry.',
+                        'use an address the nodes reach, e.g. the docker network gateway for a local registry.')]
+    try:
+        address = ipaddress.ip_address(registry['host'].strip('[]'))
+    except ValueError:
+        return []  # a DNS name: what it resolves to is the host's business
+    if address.is_loopback or address.is_unspecified:
+        return [Problem('lab_registry.url', '%s is not an address the kind nodes can reach (it is each node itself).' % address,
+                        'use an address the nodes reach, e.g. the docker network gateway for a local registry.')]
+    problems = []
+    for cluster in model['clusters']:
+        for key in ('pod_subnet', 'service_subnet'):
+            net = _network(cluster[key])
+            if net is not None and address in net:
+                problems.append(Problem('lab_registry.url', '%s is inside %s.%s %s: pods would route it into the cluster.'
+                                        % (address, _cluster_field(cluster), key, net),
+                                        'use a registry address outside the pod and service subnets, or move those subnets.'))
+        docker_net = _network(cluster['docker_network']['subnet'])
+        gateway = docker_net[1] if docker_net is not None else None  # as network_plan and docker give it
+        if registry['type'] == 'local' and docker_net is not None and address in docker_net and address != gateway:
+            problems.append(Problem('lab_registry.url', '%s is on the docker network of %s, where the kind-host only has the gateway %s: '
+                                    'the other addresses are nodes and containers.' % (address, _cluster_field(cluster), gateway),
+                                    'use %s:%s, the gateway, for the local registry.' % (gateway, registry['port'])))
     return problems
 
 
@@ -397,7 +624,8 @@ def _check_downloads(downloads):
 
 def _check_addon_downloads(model):
     problems = []
-    for ci, cluster in enumerate(model['clusters']):
+    for cluster in model['clusters']:
+        ci = cluster['index']
         for item in cluster['addon_manifests']:
             if item['download'] not in model['downloads']:
                 problems.append(Problem('lab_downloads.%s' % item['download'],
@@ -405,7 +633,7 @@ def _check_addon_downloads(model):
                                         % (item['addon'], ci, cluster['name']),
                                         'add lab_downloads.%s {version, url, checksum} (see inventory/*/group_vars/all/downloads.yml), '
                                         'or disable the add-on.' % item['download']))
-    with_openkasugai = [(ci, cluster['name']) for ci, cluster in enumerate(model['clusters'])
+    with_openkasugai = [(cluster['index'], cluster['name']) for cluster in model['clusters']
                         if cluster['addons']['openkasugai']['enabled']]
     if with_openkasugai:
         ci, name = with_openkasugai[0]
@@ -429,6 +657,11 @@ def _check_controller_source(source):
     if source['type'] == 'archive' and source['checksum'] and not _CHECKSUM.match(source['checksum']):
         problems.append(Problem('%s.checksum' % field, '%r is not sha256:<64 hex> or sha512:<128 hex>.' % source['checksum'],
                                 'copy the checksum of the tarball with its algorithm prefix.'))
+    version = source['version']
+    if source['type'] == 'git' and version and not (_GIT_COMMIT.match(version) or _RELEASE_TAG.match(version)):
+        problems.append(Problem('%s.version' % field, '%r is neither a release tag vX.Y.Z nor a full 40-character commit: '
+                                'a branch moves, and a short commit cannot be cloned shallow.' % version,
+                                'pin a tag (e.g. v1.1.0) or the full commit (git rev-parse %s).' % version))
     url_key = {'git': 'git_url', 'archive': 'archive_url'}.get(source['type'])
     if url_key and source[url_key].startswith('http://'):
         problems.append(Problem('%s.%s' % (field, url_key), 'plain HTTP is refused.', 'use https:// (or a local path).'))
@@ -442,11 +675,13 @@ def _check_clusters(clusters):
     seen_pools = []
     if not clusters:
         problems.append(Problem('lab_clusters', 'no cluster is described.', 'describe at least one cluster.'))
-    for ci, cluster in enumerate(clusters):
+    for cluster in clusters:
+        ci = cluster['index']
         name = cluster['name']
-        if not _CLUSTER_NAME.match(name):
-            problems.append(Problem('lab_clusters[%d].name' % ci, '%r is not a valid kind cluster name.' % name,
-                                    'use lowercase letters, digits and dashes, at most 32 characters.'))
+        problems += name_problems('lab_clusters[%d].name' % ci, name, 'cluster')
+        if not _KUBERNETES_VERSION.match(cluster['kubernetes_version']):
+            problems.append(Problem(_cluster_field(cluster, '.kubernetes_version'), '%r is not a version vX.Y.Z.' % cluster['kubernetes_version'],
+                                    'write it as kind\'s node images are tagged, e.g. v1.34.1.'))
         if name in seen_names:
             problems.append(Problem('lab_clusters[%d].name' % ci, 'cluster %r is described twice (also lab_clusters[%d]).' % (name, seen_names[name]),
                                     'give every cluster its own name.'))
@@ -458,9 +693,12 @@ def _check_clusters(clusters):
     return problems
 
 
+_IPV4_EXAMPLES = {'docker_network.subnet': '172.30.0.0/24', 'pod_subnet': '10.244.0.0/16', 'service_subnet': '10.96.0.0/16'}
+
+
 def _check_cluster_networks(ci, cluster, seen_networks):
     problems = []
-    field = _cluster_field(ci, cluster)
+    field = _cluster_field(cluster)
     nets = {}
     for key in ('docker_network.subnet', 'pod_subnet', 'service_subnet'):
         value = cluster['docker_network']['subnet'] if key == 'docker_network.subnet' else cluster[key]
@@ -468,6 +706,9 @@ def _check_cluster_networks(ci, cluster, seen_networks):
         if net is None:
             problems.append(Problem('%s.%s' % (field, key), '%r is not a network in CIDR form.' % value,
                                     'write a network address with its prefix, e.g. 172.30.0.0/24.'))
+        elif net.version == 6:
+            problems.append(Problem('%s.%s' % (field, key), '%s is IPv6, which the lab does not wire through kind\'s ipFamily yet.' % net,
+                                    'use an IPv4 subnet, e.g. %s.' % _IPV4_EXAMPLES[key]))
         else:
             nets[key] = net
     keys = list(nets)
@@ -478,6 +719,8 @@ def _check_cluster_networks(ci, cluster, seen_networks):
                                         'choose non-overlapping subnets for the docker network, pods and services.'))
     docker_net = nets.get('docker_network.subnet')
     network_name = cluster['docker_network']['name']
+    if network_name != 'kind-%s' % cluster['name']:  # the derived name is as good as the cluster name, checked above
+        problems += name_problems('%s.docker_network.name' % field, network_name, 'docker_network')
     for other_ci, other_name, other_net, other_network_name in seen_networks:
         if docker_net is not None and docker_net.version == other_net.version and docker_net.overlaps(other_net):
             problems.append(Problem('%s.docker_network.subnet' % field,
@@ -498,24 +741,25 @@ def _check_cluster_networks(ci, cluster, seen_networks):
 
 def _check_nodes(ci, cluster):
     problems = []
-    field = _cluster_field(ci, cluster)
+    field = _cluster_field(cluster)
     roles = [node['role'] for node in cluster['nodes']]
     if 'control-plane' not in roles:
         problems.append(Problem('%s.nodes' % field, 'the cluster has no control-plane node.', 'add a node with role: control-plane.'))
+    if roles.count('control-plane') > 1:
+        problems.append(Problem('%s.nodes' % field, 'the cluster has %d control-plane nodes; the collection supports one control plane only.'
+                                % roles.count('control-plane'), 'keep one node with role: control-plane and make the others workers.'))
     for node in cluster['nodes']:
         nfield = '%s.nodes[%d] (%s)' % (field, node['index'], node['name'])
         if node['role'] == 'control-plane' and (node['gpus'] or node['nics'] or node['fpgas']):
             problems.append(Problem(nfield, 'a control-plane node cannot own GPUs, NICs or FPGAs; functions run on workers.',
                                     'move the gpus/nics/fpgas to a worker node.'))
         for fi, fpga in enumerate(node['fpgas']):
-            if pci_address(fpga['pci_address']) is None:
-                problems.append(Problem('%s.fpgas[%d].pci_address' % (nfield, fi), '%r is not a PCI address.' % fpga['pci_address'],
-                                        'write it as domain:bus:device.function, e.g. 0000:5e:00.0 (see lspci -D).'))
+            problems += _pci_problems('%s.fpgas[%d].pci_address' % (nfield, fi), fpga['pci_address'], '0000:5e:00.0')
         for gi, gpu in enumerate(node['gpus']):
-            if pci_address(gpu['pci_address']) is None:
-                problems.append(Problem('%s.gpus[%d].pci_address' % (nfield, gi), '%r is not a PCI address.' % gpu['pci_address'],
-                                        'write it as domain:bus:device.function, e.g. 0000:3b:00.0 (see lspci -D).'))
+            problems += _pci_problems('%s.gpus[%d].pci_address' % (nfield, gi), gpu['pci_address'], '0000:3b:00.0')
         for ni, nic in enumerate(node['nics']):
+            if not nic['pf'].strip():
+                problems.append(Problem('%s.nics[%d].pf' % (nfield, ni), 'is empty.', 'give the PF by netdev name or PCI address (see ip -br link).'))
             if nic['num_vfs'] < 0:
                 problems.append(Problem('%s.nics[%d].num_vfs' % (nfield, ni), 'cannot be negative.', 'use 0 or more.'))
             if nic['pf_address'] and _interface(nic['pf_address']) is None:
@@ -534,7 +778,7 @@ def _sriov_networks(cluster):
 
 def _check_addons(ci, cluster, seen_pools):
     problems = []
-    field = '%s.addons' % _cluster_field(ci, cluster)
+    field = '%s.addons' % _cluster_field(cluster)
     metallb = cluster['addons']['metallb']
     docker_net = _network(cluster['docker_network']['subnet'])
     reachable = ([docker_net] if docker_net else []) + _sriov_networks(cluster)
@@ -546,7 +790,7 @@ def _check_addons(ci, cluster, seen_pools):
         rng = address_range(text)
         afield = '%s.metallb.addresses[%d]' % (field, ai)
         if rng is None:
-            problems.append(Problem(afield, '%r is neither a range a-b nor a CIDR.' % text, 'write e.g. 172.30.0.240-172.30.0.249.'))
+            problems.append(Problem(afield, range_problem(text), _range_fix(text)))
             continue
         if not any(rng[0] in net and rng[1] in net for net in reachable):
             problems.append(Problem(afield, '%s is outside the docker network %s and every PF network of the cluster; '
@@ -574,7 +818,12 @@ def _check_addons(ci, cluster, seen_pools):
         if not (override['new_name'] or override['new_tag'] or override['digest']):
             problems.append(Problem('%s.image_overrides[%d]' % (field, oi), 'image %r is overridden with nothing.' % override['name'],
                                     'give new_name, new_tag or digest.'))
+    for ni, namespace in enumerate(addons['openkasugai']['namespaces']):
+        problems += name_problems('%s.openkasugai.namespaces[%d]' % (field, ni), namespace, 'namespace')
+    problems += name_problems('%s.sriov.resource_prefix' % field, addons['sriov']['resource_prefix'], 'object')
+    problems += name_problems('%s.sriov.resource_name' % field, addons['sriov']['resource_name'], 'resource_name')
     ipam = addons['nv_ipam']
+    problems += name_problems('%s.nv_ipam.pool_name' % field, ipam['pool_name'], 'object')
     if ipam['enabled'] and not ipam['subnet']:
         problems.append(Problem('%s.nv_ipam.subnet' % field, 'nv-ipam is enabled without a pool subnet.',
                                 'set addons.nv_ipam.subnet to the SR-IOV network, or disable addons.nv_ipam.'))
@@ -594,7 +843,9 @@ def _check_addons(ci, cluster, seen_pools):
         exclusions = []
         for ei, text in enumerate(ipam['exclusions']):
             rng = address_range(text)
-            if rng is None or rng[0] not in subnet or rng[1] not in subnet:
+            if rng is None:
+                problems.append(Problem('%s.nv_ipam.exclusions[%d]' % (field, ei), range_problem(text), _range_fix(text)))
+            elif rng[0] not in subnet or rng[1] not in subnet:
                 problems.append(Problem('%s.nv_ipam.exclusions[%d]' % (field, ei), '%r is not a range inside %s.' % (text, subnet),
                                         'write a-b with both ends inside the subnet.'))
             else:
@@ -622,11 +873,14 @@ def _first_free(subnet, exclusions, rng):
 
 def _check_scenarios(ci, cluster):
     problems = []
-    field = '%s.scenarios' % _cluster_field(ci, cluster)
+    field = '%s.scenarios' % _cluster_field(cluster)
     workers = [n for n in cluster['nodes'] if n['role'] == 'worker']
     has_vfs = any(nic['num_vfs'] > 0 for n in workers for nic in n['nics'])
     has_gpu = any(n['gpus'] for n in workers)
     seen = set()
+    if cluster['scenarios'] and not workers:
+        problems.append(Problem(field, 'the cluster has no worker: scenario functions and the OpenKasugai node controllers run on workers.',
+                                'add a node with role: worker, or remove the scenarios.'))
     for si, item in enumerate(cluster['scenarios']):
         sfield = '%s[%d]' % (field, si)
         scenario = SCENARIOS.get(item['name'])
@@ -711,12 +965,13 @@ def _check_device_ownership(model):
     return problems
 
 
-def check_host(model, sysfs, uplinks, path_exists=os.path.exists):
-    """Rules that need the host: devices exist, VF limits, the uplink, files.
+def check_host(model, sysfs, uplinks, path_exists=os.path.exists, routes=()):
+    """Rules that need the host: devices exist, VF limits, the uplink, files, the host's networks.
 
-    ``sysfs`` is a module_utils.sysfs.Sysfs, ``uplinks`` the host's default-route interfaces.
+    ``sysfs`` is a module_utils.sysfs.Sysfs, ``uplinks`` the host's default-route interfaces,
+    ``routes`` its other routes as (interface, network) (module_utils.sysfs.host_routes).
     """
-    problems = []
+    problems = _check_host_routes(model, routes)
     registry = model['registry']
     if registry['type'] == 'external' and registry['ca_file'] and not path_exists(registry['ca_file']):
         problems.append(Problem('lab_registry.ca_file', '%s does not exist on the kind-host.' % registry['ca_file'],
@@ -758,6 +1013,27 @@ def check_host(model, sysfs, uplinks, path_exists=os.path.exists):
     return problems
 
 
+def _check_host_routes(model, routes):
+    """The lab's subnets are free on the host: no network or route there (docker's bridges included) overlaps them."""
+    # A docker bridge (br-<network id>) routing exactly a lab network's subnet is that network, left by an earlier run.
+    own = {str(_network(c['docker_network']['subnet'])) for c in model['clusters'] if _network(c['docker_network']['subnet'])}
+    problems = []
+    for cluster in model['clusters']:
+        subnets = (('docker_network.subnet', cluster['docker_network']['subnet']),
+                   ('pod_subnet', cluster['pod_subnet']), ('service_subnet', cluster['service_subnet']))
+        for key, value in subnets:
+            net = _network(value)
+            for iface, route in routes:
+                if net is None or route.version != net.version or not route.overlaps(net):
+                    continue
+                if iface.startswith('br-') and str(route) in own:
+                    continue
+                problems.append(Problem(_cluster_field(cluster, '.%s' % key),
+                                        '%s overlaps %s, a network of the host (routed through %s).' % (net, route, iface),
+                                        'choose a subnet that no network or route of the host uses (see ip route).'))
+    return problems
+
+
 def _check_local_sources(model, path_exists):
     """Local copies named in the model exist: the controller source (and its sample data), offline manifests."""
     problems = []
@@ -768,12 +1044,12 @@ def _check_local_sources(model, path_exists):
                                     'clone the controller there (git clone https://github.com/openkasugai/controller), '
                                     'or use type git or archive.'))
         else:
-            for ci, cluster in enumerate(model['clusters']):
+            for cluster in model['clusters']:
                 for si, item in enumerate(cluster['scenarios']):
                     scenario = SCENARIOS.get(item['name'])
                     sample = os.path.join(source['path'], SAMPLE_DATA_DIR, scenario.sample_dir) if scenario else None
                     if sample and not path_exists(sample):
-                        problems.append(Problem('%s.scenarios[%d].name' % (_cluster_field(ci, cluster), si),
+                        problems.append(Problem('%s.scenarios[%d].name' % (_cluster_field(cluster), si),
                                                 'the controller source has no sample data for %s (%s).' % (item['name'], sample),
                                                 'use a controller version that carries it, or remove the scenario.'))
     for name, item in sorted(model['downloads'].items()):

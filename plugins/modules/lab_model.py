@@ -10,10 +10,12 @@ version_added: 0.1.0
 description:
   - Validates the description of an OpenKasugai all-in-one lab (the inventory variables C(lab_registry),
     C(lab_clusters), C(lab_downloads), C(lab_state_dir)) and returns it normalized for the stage roles.
-  - Types are checked first; then cross-field rules (overlapping subnets and pools, a device given to two
-    nodes, unknown scenarios, a scenario the lab cannot run...); then, with O(check_host=true), rules that
-    need the host (a PF or GPU that does not exist, more VFs than C(sriov_totalvfs), the uplink as a PF to
-    move, a missing CA file).
+  - Types are checked part by part (each variable, each cluster), each error named at its field; then
+    cross-field rules on the parts that validated (overlapping subnets and pools, a device given to two
+    nodes, unknown scenarios, a scenario the lab cannot run, names docker, kind or Kubernetes would reject,
+    versions, IPv6, topology...); then, with O(check_host=true), rules that need the host (a PF or GPU that
+    does not exist, more VFs than C(sriov_totalvfs), the uplink as a PF to move, a missing CA file, a lab
+    subnet that overlaps a network or route of the host). A type error hides no other problem.
   - Every problem is reported at once, each naming the inventory field and the fix. Nothing on the host
     is changed.
   - This module is the reference of the lab model; the preflight role runs it and sets the fact C(lab_model).
@@ -31,7 +33,9 @@ attributes:
     description: The same model always gives the same result.
 options:
   state_dir:
-    description: Directory on the kind-host where the stages keep state (original host state, kubeconfigs, generated certificates).
+    description:
+      - Directory on the kind-host where the stages keep state (original host state, kubeconfigs, generated certificates).
+      - An absolute directory of the lab's own; a system directory (V(/), V(/etc), V(/var), V(/tmp)...) is refused.
     type: path
     default: /var/lib/openkasugai-lab
   registry:
@@ -96,7 +100,7 @@ options:
         type: str
         default: https://github.com/openkasugai/controller.git
       version:
-        description: Commit, tag or branch; a commit pins it.
+        description: The full 40-character commit or a release tag V(vX.Y.Z); a branch or a short commit is refused.
         type: str
         default: 445aa901cf0e323f300d9e1b9ef5b22e77e21f68
       path:
@@ -118,11 +122,13 @@ options:
     required: true
     suboptions:
       name:
-        description: kind cluster name; nodes are the containers V(<name>-control-plane), V(<name>-worker), V(<name>-worker2)...
+        description:
+          - kind cluster name; nodes are the containers V(<name>-control-plane), V(<name>-worker), V(<name>-worker2)...
+          - Lowercase letters, digits and dashes, at most 32 characters.
         type: str
         required: true
       kubernetes_version:
-        description: Kubernetes version of the node image.
+        description: Kubernetes version of the node image, V(vX.Y.Z) as kind's node images are tagged.
         type: str
         default: v1.34.1
       node_image:
@@ -139,7 +145,7 @@ options:
             type: str
             default: ''
           subnet:
-            description: IPv4 or IPv6 subnet of the network, in CIDR form.
+            description: IPv4 subnet of the network, in CIDR form (IPv6 is not wired through kind's ipFamily yet).
             type: str
             required: true
       pod_subnet:
@@ -165,7 +171,7 @@ options:
         choices: [node_driver, container_toolkit]
         default: node_driver
       nodes:
-        description: Nodes in kind's order; devices belong to workers.
+        description: Nodes in kind's order; one control plane, devices belong to workers.
         type: list
         elements: dict
         required: true
@@ -411,7 +417,7 @@ model:
       type: dict
     clusters:
       description:
-        - Clusters with node C(name) and C(index) as kind names them, C(kubeconfig) and defaults filled.
+        - Clusters with their C(index) in C(lab_clusters), node C(name) and C(index) as kind names them, C(kubeconfig) and defaults filled.
         - C(addon_manifests) lists the enabled add-ons in apply order with the C(download) naming their manifest.
         - C(docker_network) gains where its addresses go (C(lab_model.network_plan)) - C(gateway), C(node_range) (the
           block at the bottom of the subnet kept for the nodes' fixed addresses), C(node_addresses) (as many as nodes;
@@ -446,26 +452,59 @@ problems:
   elements: str
 """
 
+import copy
+
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import lab_model
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs, default_route_interfaces
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs, default_route_interfaces, host_routes
+
+MODULE_OPTIONS = dict(
+    check_host=dict(type='bool', default=True),
+    sysfs_root=dict(type='path', default='/'),
+    procfs_root=dict(type='path', default='/'),
+)
+
+
+class LabModelModule(AnsibleModule):
+    """An AnsibleModule that leaves the lab model's type errors to lab_model.check().
+
+    AnsibleModule stops at the first argument spec error, which would hide every other mistake of
+    the model. This one keeps the parameters as given and does not fail on the spec during __init__:
+    lab_model.check() validates the same spec part by part and reports each type error at its field,
+    with the cross-field problems of the parts that validated.
+    """
+
+    def _load_params(self):
+        super()._load_params()
+        self.raw_params = copy.deepcopy(self.params)
+
+    def fail_json(self, msg, **kwargs):
+        if not getattr(self, 'started', False):
+            return  # the argument spec's verdict during __init__: main() reports it, per field
+        super().fail_json(msg, **kwargs)
 
 
 def main():
-    argument_spec = dict(lab_model.ARGUMENT_SPEC)
-    argument_spec.update(
-        check_host=dict(type='bool', default=True),
-        sysfs_root=dict(type='path', default='/'),
-        procfs_root=dict(type='path', default='/'),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    argument_spec = dict(lab_model.ARGUMENT_SPEC, **MODULE_OPTIONS)
+    module = LabModelModule(argument_spec=argument_spec, supports_check_mode=True)
+    module.started = True
+    raw = {key: value for key, value in module.raw_params.items() if not key.startswith('_ansible_')}
+    password = (raw.get('registry') or {}).get('password') if isinstance(raw.get('registry'), dict) else None
+    if isinstance(password, str) and password:
+        module.no_log_values.add(password)
 
-    model = lab_model.normalize(module.params)
-    problems = lab_model.check_model(model)
-    if module.params['check_host']:
-        problems += lab_model.check_host(model, Sysfs(module.params['sysfs_root']),
-                                         default_route_interfaces(module.params['procfs_root']))
+    options = ArgumentSpecValidator(MODULE_OPTIONS).validate({key: raw.pop(key) for key in MODULE_OPTIONS if key in raw})
+    if options.error_messages:
+        module.fail_json(msg=options.errors.msg)
+    options = options.validated_parameters
+
+    def host(model):
+        return lab_model.check_host(model, Sysfs(options['sysfs_root']), default_route_interfaces(options['procfs_root']),
+                                    routes=host_routes(options['procfs_root']))
+
+    model, problems = lab_model.check(raw, host if options['check_host'] else None)
     if problems:
         lines = [str(p) for p in problems]
         module.fail_json(msg='The lab model is refused (%d problem%s):\n- %s' % (len(lines), '' if len(lines) == 1 else 's', '\n- '.join(lines)),

@@ -9,12 +9,14 @@ ConnectX-5 PFs ens1f0/ens1f1 on bus 0x3b and ens2f0 on 0xaf with 8 VFs each, an 
 """
 
 import copy
+from pathlib import Path
 
 import pytest
+import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import lab_model
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs, default_route_interfaces
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs, default_route_interfaces, host_routes
 
 from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import FakeSys
 
@@ -76,7 +78,8 @@ def validated(raw):
 
 
 def problems_of(raw):
-    return lab_model.check_model(lab_model.normalize(validated(raw)))
+    """Every problem of the model as the module finds them: types part by part, then the cross-field rules."""
+    return lab_model.check(copy.deepcopy(raw))[1]
 
 
 @pytest.fixture
@@ -87,7 +90,7 @@ def machine(tmp_path):
 def host_problems(raw, machine, ca_exists=True):
     model = lab_model.normalize(validated(raw))
     return lab_model.check_host(model, Sysfs(machine.root), default_route_interfaces(machine.root),
-                                path_exists=lambda path: ca_exists)
+                                path_exists=lambda path: ca_exists, routes=host_routes(machine.root))
 
 
 def test_both_sample_models_pass(machine):
@@ -226,7 +229,7 @@ MODEL_CASES = [
      'nics[0].pf_address', 'stays on the host', 'move_pf: true'),
     ('metallb-outside-networks', CPU_LAB, _cluster(lambda c: c.update(addons={'metallb': {'enabled': True, 'addresses': ['10.1.0.10-10.1.0.20']}})),
      'addons.metallb.addresses[0]', 'outside the docker network', 'inside 172.30.0.0/24'),
-    ('metallb-not-a-range', CPU_LAB, _cluster(lambda c: c.update(addons={'metallb': {'enabled': True, 'addresses': ['172.30.0.250-172.30.0.240']}})),
+    ('metallb-not-a-range', CPU_LAB, _cluster(lambda c: c.update(addons={'metallb': {'enabled': True, 'addresses': ['pool-a']}})),
      'addons.metallb.addresses[0]', 'neither a range', 'e.g.'),
     ('metallb-pools-overlap', CPU_LAB,
      _second_cluster(docker_network={'subnet': '172.31.0.0/24'},
@@ -294,6 +297,140 @@ MODEL_CASES = [
 ]
 
 
+# Names docker, kind or Kubernetes would reject, shell-like characters named.
+def _addons(section, **values):
+    return _cluster(lambda c: c['addons'].setdefault(section, {}).update(values))
+
+
+NAME_CASES = [
+    ('name-cluster-with-space', CPU_LAB, _cluster(lambda c: c.update(name='kas ugai')),
+     'lab_clusters[0].name', "not a valid kind cluster name (it contains ' ')", 'lowercase letters'),
+    ('name-cluster-too-long', CPU_LAB, _cluster(lambda c: c.update(name='a' * 40)),
+     'lab_clusters[0].name', 'not a valid kind cluster name', 'at most 32 characters'),
+    ('name-cluster-leading-dash', CPU_LAB, _cluster(lambda c: c.update(name='-kasugai')),
+     'lab_clusters[0].name', 'not a valid kind cluster name', 'starting and ending with a letter or digit'),
+    ('name-docker-network-shell', CPU_LAB, _cluster(lambda c: c['docker_network'].update(name='kind;rm -rf')),
+     'lab_clusters[0] (kasugai).docker_network.name', "not a name docker accepts for a network (it contains ' ', ';')", '_ . and -'),
+    ('name-docker-network-leading-dot', CPU_LAB, _cluster(lambda c: c['docker_network'].update(name='.lab')),
+     'lab_clusters[0] (kasugai).docker_network.name', "'.lab' is not a name docker accepts", 'starting with a letter or digit'),
+    ('name-namespace-uppercase', CPU_LAB, _addons('openkasugai', namespaces=['CpuFunc']),
+     'addons.openkasugai.namespaces[0]', "'CpuFunc' is not a Kubernetes namespace name (DNS-1123 label)", 'lowercase'),
+    ('name-namespace-too-long', CPU_LAB, _addons('openkasugai', namespaces=['n' * 64]),
+     'addons.openkasugai.namespaces[0]', 'DNS-1123 label', 'at most 63 characters'),
+    ('name-namespace-with-dollar', CPU_LAB, _addons('openkasugai', namespaces=['ns-$USER']),
+     'addons.openkasugai.namespaces[0]', "(it contains '$')", 'lowercase'),
+    ('name-pool-with-underscore', GPU_SRIOV_LAB, _addons('nv_ipam', pool_name='nv_pool1'),
+     'addons.nv_ipam.pool_name', "'nv_pool1' is not a Kubernetes object name (DNS-1123 subdomain)", 'dashes and dots'),
+    ('name-pool-with-quote', GPU_SRIOV_LAB, _addons('nv_ipam', pool_name="nv-pool'1"),
+     'addons.nv_ipam.pool_name', '(it contains "\'")', 'lowercase'),
+    ('name-registry-project-with-backtick', GPU_SRIOV_LAB, _set(['registry', 'project'], 'open`id`'),
+     'lab_registry.project', "(it contains '`')", 'lowercase letters and digits'),
+    ('name-sriov-resource-with-space', GPU_SRIOV_LAB, _addons('sriov', resource_name='mlnx sriov'),
+     'addons.sriov.resource_name', "not a Kubernetes resource name (it contains ' ')", 'at most 63'),
+]
+
+# Versions that are not vX.Y.Z, and controller versions that do not pin the source.
+VERSION_CASES = [
+    ('version-kubernetes-without-v', CPU_LAB, _cluster(lambda c: c.update(kubernetes_version='1.34.1')),
+     'lab_clusters[0] (kasugai).kubernetes_version', "'1.34.1' is not a version vX.Y.Z", 'v1.34.1'),
+    ('version-kubernetes-minor-only', CPU_LAB, _cluster(lambda c: c.update(kubernetes_version='v1.34')),
+     'lab_clusters[0] (kasugai).kubernetes_version', 'not a version vX.Y.Z', 'node images'),
+    ('version-kubernetes-latest', CPU_LAB, _cluster(lambda c: c.update(kubernetes_version='latest')),
+     'lab_clusters[0] (kasugai).kubernetes_version', "'latest' is not a version", 'v1.34.1'),
+    ('version-controller-branch', CPU_LAB, _set(['controller_source'], {'version': 'main'}),
+     'lab_controller_source.version', "'main' is neither a release tag vX.Y.Z nor a full 40-character commit", 'pin a tag'),
+    ('version-controller-short-commit', CPU_LAB, _set(['controller_source'], {'version': '445aa90'}),
+     'lab_controller_source.version', 'a short commit cannot be cloned shallow', 'git rev-parse 445aa90'),
+]
+
+# A state directory that is relative or a system directory.
+STATE_DIR_CASES = [
+    ('state-dir-relative', CPU_LAB, _set(['state_dir'], 'lab-state'),
+     'lab_state_dir', "'lab-state' is relative", '/var/lib/openkasugai-lab'),
+    ('state-dir-root', CPU_LAB, _set(['state_dir'], '/'),
+     'lab_state_dir', '/ is a system directory', '/var/lib/openkasugai-lab'),
+    ('state-dir-etc-with-slash', CPU_LAB, _set(['state_dir'], '/etc/'),
+     'lab_state_dir', '/etc/ is a system directory', '/var/lib/openkasugai-lab'),
+    ('state-dir-tmp', CPU_LAB, _set(['state_dir'], '/tmp'),
+     'lab_state_dir', 'teardown removes them', '/var/lib/openkasugai-lab'),
+    ('state-dir-var-lib', CPU_LAB, _set(['state_dir'], '/var/lib'),
+     'lab_state_dir', 'system directory', 'of the lab\'s own'),
+]
+
+# A registry address the kind nodes cannot reach.
+REGISTRY_ADDRESS_CASES = [
+    ('registry-ip-in-pod-subnet', CPU_LAB, _set(['registry', 'url'], '10.244.0.5:5443'),
+     'lab_registry.url', 'inside lab_clusters[0] (kasugai).pod_subnet 10.244.0.0/16: pods would route it into the cluster',
+     'outside the pod and service subnets'),
+    ('registry-ip-in-service-subnet', GPU_SRIOV_LAB, _set(['registry', 'url'], '10.96.0.10'),
+     'lab_registry.url', 'inside lab_clusters[0] (kasugai).service_subnet', 'outside the pod and service subnets'),
+    ('registry-on-loopback', CPU_LAB, _set(['registry', 'url'], '127.0.0.1:5443'),
+     'lab_registry.url', 'it is each node itself', 'docker network gateway'),
+    ('registry-localhost', CPU_LAB, _set(['registry', 'url'], 'localhost:5443'),
+     'lab_registry.url', 'localhost is each kind node itself', 'docker network gateway'),
+    ('registry-local-not-on-the-gateway', CPU_LAB, _set(['registry', 'url'], '172.30.0.5:5443'),
+     'lab_registry.url', 'where the kind-host only has the gateway 172.30.0.1', 'use 172.30.0.1:5443'),
+]
+
+# IPv6 subnets: kind_config renders no ipFamily.
+IPV6_CASES = [
+    ('ipv6-docker-subnet', CPU_LAB, _cluster(lambda c: c['docker_network'].update(subnet='fd00:30::/64')),
+     'lab_clusters[0] (kasugai).docker_network.subnet', "is IPv6, which the lab does not wire through kind's ipFamily yet", '172.30.0.0/24'),
+    ('ipv6-pod-subnet', CPU_LAB, _cluster(lambda c: c.update(pod_subnet='fd00:10:244::/56')),
+     'lab_clusters[0] (kasugai).pod_subnet', 'is IPv6', 'use an IPv4 subnet, e.g. 10.244.0.0/16'),
+    ('ipv6-service-subnet', CPU_LAB, _cluster(lambda c: c.update(service_subnet='fd00:10:96::/112')),
+     'lab_clusters[0] (kasugai).service_subnet', 'is IPv6', 'use an IPv4 subnet, e.g. 10.96.0.0/16'),
+]
+
+# Topology the collection does not build.
+TOPOLOGY_CASES = [
+    ('topology-two-control-planes', CPU_LAB,
+     _cluster(lambda c: c.update(nodes=[{'role': 'control-plane'}, {'role': 'control-plane'}, {'role': 'worker'}])),
+     'lab_clusters[0] (kasugai).nodes', '2 control-plane nodes; the collection supports one control plane only', 'make the others workers'),
+    ('topology-scenarios-without-workers', CPU_LAB, _cluster(lambda c: c.update(nodes=[{'role': 'control-plane'}])),
+     'lab_clusters[0] (kasugai).scenarios', 'the cluster has no worker', 'add a node with role: worker'),
+]
+
+# Ranges written backwards and blank addresses.
+RANGE_CASES = [
+    ('range-metallb-backwards', CPU_LAB, _cluster(lambda c: c.update(addons={'metallb': {'enabled': True, 'addresses': ['172.30.0.250-172.30.0.240']}})),
+     'addons.metallb.addresses[0]', 'written backwards: 172.30.0.250-172.30.0.240', 'lowest address first: 172.30.0.240-172.30.0.250'),
+    ('range-nv-ipam-exclusion-backwards', GPU_SRIOV_LAB,
+     _addons('nv_ipam', exclusions=['192.168.91.199-192.168.91.0', '192.168.91.240-192.168.91.255']),
+     'addons.nv_ipam.exclusions[0]', 'written backwards: 192.168.91.199-192.168.91.0', '192.168.91.0-192.168.91.199'),
+    ('blank-gpu-pci-address', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][1].update(gpus=[{'pci_address': ''}])),
+     'nodes[1] (kasugai-worker).gpus[0].pci_address', 'is empty', 'lspci -D'),
+    ('blank-fpga-pci-address', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][2].update(fpgas=[{'pci_address': ' '}])),
+     'nodes[2] (kasugai-worker2).fpgas[0].pci_address', 'is empty', 'lspci -D'),
+    ('blank-pf', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][2]['nics'][0].update(pf='')),
+     'nodes[2] (kasugai-worker2).nics[0].pf', 'is empty', 'netdev name or PCI address'),
+]
+
+# Type, choice and missing-field errors, named at their field path (the argument spec, part by part).
+TYPE_CASES = [
+    ('type-num-vfs-not-a-number', GPU_SRIOV_LAB, _cluster(lambda c: c['nodes'][1]['nics'][0].update(num_vfs='eight')),
+     'lab_clusters[0] (kasugai).nodes[1].nics[0].num_vfs', 'unable to convert to int', 'a whole number'),
+    ('type-role-not-a-choice', CPU_LAB, _cluster(lambda c: c['nodes'][0].update(role='master')),
+     'lab_clusters[0] (kasugai).nodes[0].role', 'must be one of: control-plane, worker', 'use one of: control-plane, worker'),
+    ('type-cni-not-a-choice', CPU_LAB, _cluster(lambda c: c.update(cni='flannel')),
+     'lab_clusters[0] (kasugai).cni', 'got: flannel', 'kindnet, calico'),
+    ('type-registry-type-not-a-choice', CPU_LAB, _set(['registry', 'type'], 'harbor'),
+     'lab_registry.type', 'got: harbor', 'local, external, none'),
+    ('type-docker-network-missing', CPU_LAB, _cluster(lambda c: c.pop('docker_network')),
+     'lab_clusters[0] (kasugai).docker_network', 'is missing', 'required'),
+    ('type-unknown-field', CPU_LAB, _cluster(lambda c: c.update(pod_subnets='10.244.0.0/16')),
+     'lab_clusters[0] (kasugai).pod_subnets', 'is not a field here', 'pod_subnet'),
+    ('type-node-not-a-mapping', CPU_LAB, _cluster(lambda c: c['nodes'].append('worker')),
+     'lab_clusters[0] (kasugai).nodes[3]', "is 'worker', not a mapping", 'role'),
+    ('type-downloads-not-a-mapping', CPU_LAB, _set(['downloads'], ['kind', 'kubectl']),
+     'lab_downloads', 'is of type', 'a mapping'),
+    ('type-multi-worker-not-a-bool', CPU_LAB, _cluster(lambda c: c['scenarios'][0].update(multi_worker='sometimes')),
+     'lab_clusters[0] (kasugai).scenarios[0].multi_worker', 'unable to convert to bool', 'true or false'),
+]
+
+MODEL_CASES += NAME_CASES + VERSION_CASES + STATE_DIR_CASES + REGISTRY_ADDRESS_CASES + IPV6_CASES + TOPOLOGY_CASES + RANGE_CASES + TYPE_CASES
+
+
 @pytest.mark.parametrize('base, edit, field, message, fix', [case[1:] for case in MODEL_CASES], ids=[c[0] for c in MODEL_CASES])
 def test_broken_model_is_refused_naming_field_and_fix(base, edit, field, message, fix):
     raw = broken(base, edit)
@@ -317,6 +454,12 @@ HOST_CASES = [
      'gpus (0000:87:00.0).pci_address', 'no PCI device', 'lspci'),
     ('gpu-address-is-a-nic', _cluster(lambda c: c['nodes'][1].update(gpus=[{'pci_address': '0000:02:00.0'}])),
      'gpus (0000:02:00.0).pci_address', 'not a display/3D controller', 'lspci'),
+    ('route-docker-subnet-on-docker0', _cluster(lambda c: c['docker_network'].update(subnet='172.17.0.0/24')),
+     'lab_clusters[0] (kasugai).docker_network.subnet', 'overlaps 172.17.0.0/16, a network of the host (routed through docker0)', 'ip route'),
+    ('route-pod-subnet-over-docker0', _cluster(lambda c: c.update(pod_subnet='172.16.0.0/12')),
+     'lab_clusters[0] (kasugai).pod_subnet', '172.16.0.0/12 overlaps 172.17.0.0/16', 'no network or route of the host'),
+    ('route-service-subnet-in-docker0', _cluster(lambda c: c.update(service_subnet='172.17.128.0/17')),
+     'lab_clusters[0] (kasugai).service_subnet', 'routed through docker0', 'ip route'),
 ]
 
 
@@ -374,3 +517,93 @@ def test_type_errors_come_from_the_argument_spec():
     raw = broken(CPU_LAB, _cluster(lambda c: c['nodes'][1].update(nics=[{'pf': 'ens1f0', 'num_vfs': 'eight'}])))
     result = ArgumentSpecValidator(lab_model.ARGUMENT_SPEC).validate(raw)
     assert any("num_vfs" in m and 'clusters -> nodes -> nics' in m for m in result.error_messages), result.error_messages
+
+
+def _two_clusters(raw):
+    _second_cluster(docker_network={'subnet': '172.31.0.0/24'})(raw)
+
+
+def _custom_chain(raw):
+    raw['clusters'][0]['scenarios'] = [{'name': 'calc-basic', 'chain': ['send', 'multiply', 'divide', 'average_results', 'rcv'],
+                                        'inputs': ['10', '2']}]
+
+
+def _fpgas(raw):
+    raw['clusters'][0]['nodes'][2]['fpgas'] = [{'pci_address': '0000:d8:00.0'}]
+
+
+def _pinned_elsewhere(raw):
+    raw.update(state_dir='/srv/openkasugai-lab', controller_source={'version': 'v1.1.0'})
+    raw['clusters'][0]['docker_network']['name'] = 'lab_net.1'
+
+
+GOOD_VARIANTS = [
+    ('two-clusters', CPU_LAB, _two_clusters),
+    ('custom-calc-chain', CPU_LAB, _custom_chain),
+    ('cluster-with-fpgas', GPU_SRIOV_LAB, _fpgas),
+    ('tag-state-dir-and-network-name', CPU_LAB, _pinned_elsewhere),
+    ('sample-cpu-lab', CPU_LAB, lambda raw: None),
+    ('sample-gpu-sriov-lab', GPU_SRIOV_LAB, lambda raw: None),
+]
+
+
+@pytest.mark.parametrize('base, edit', [case[1:] for case in GOOD_VARIANTS], ids=[c[0] for c in GOOD_VARIANTS])
+def test_good_variants_are_accepted(machine, base, edit):
+    raw = broken(base, edit)
+    assert problems_of(raw) == []
+    assert host_problems(raw, machine) == []
+
+
+@pytest.mark.parametrize('inventory, expected', [
+    ('localhost-cpu', []),
+    # The seed's sample leaves Calico's checksum to fill in (see its downloads.yml); nothing else is refused.
+    ('gpu-sriov', ['lab_downloads.calico_manifest.checksum']),
+])
+def test_the_sample_inventories_models_pass(inventory, expected):
+    group_vars = Path(__file__).resolve().parents[4] / 'inventory' / inventory / 'group_vars' / 'all'
+    variables = {}
+    for name in ('lab.yml', 'registry.yml', 'downloads.yml'):
+        variables.update(yaml.safe_load((group_vars / name).read_text()))
+    raw = {key: variables[name] for key, name in lab_model.INVENTORY_NAMES.items() if name in variables}
+    assert [p.field for p in problems_of(raw)] == expected
+
+
+def test_a_type_error_hides_no_other_problem():
+    raw = broken(CPU_LAB, _second_cluster(docker_network={'subnet': '172.30.0.128/25'}, kubernetes_version='1.34'))
+    raw = broken(raw, _cluster(lambda c: c['nodes'][1].update(num_vfs=1)))      # not a field of a node
+    raw = broken(raw, _set(['registry', 'url'], 'https://172.30.0.1:5443'))      # a cross-field error elsewhere
+    fields = [p.field for p in problems_of(raw)]
+    assert 'lab_clusters[0] (kasugai).nodes[1].num_vfs' in fields       # the type error, at its path
+    assert 'lab_registry.url' in fields                                  # the registry, which validated
+    # The second cluster keeps its index though the first was set aside; its own rules still run.
+    assert 'lab_clusters[1] (second).kubernetes_version' in fields
+    # A rule that would compare with the broken cluster does not run on a guess.
+    assert 'lab_clusters[1] (second).docker_network.subnet' not in fields
+
+
+def test_a_broken_variable_takes_its_defaults_without_false_problems():
+    raw = broken(CPU_LAB, _set(['downloads'], 'kind kubectl'))
+    problems = problems_of(raw)
+    assert [p.field for p in problems] == ['lab_downloads']  # not "no download is described for kind"
+
+
+def test_host_routes_are_read_from_procfs(machine):
+    machine.add_route('br-3f2a1b4c5d6e', '172.30.0.0/24')
+    routes = [(iface, str(net)) for iface, net in host_routes(machine.root)]
+    assert ('docker0', '172.17.0.0/16') in routes and ('br-3f2a1b4c5d6e', '172.30.0.0/24') in routes
+    assert not any(net == '0.0.0.0/0' for _, net in routes)
+
+
+def test_a_rerun_with_the_labs_own_network_is_accepted(machine):
+    # The lab's docker network from an earlier run: docker's bridge br-<network id> routes exactly its subnet.
+    machine.add_route('br-3f2a1b4c5d6e', '172.30.0.0/24')
+    assert host_problems(GPU_SRIOV_LAB, machine) == []
+    # The same subnet on another interface, or a bigger network around it, is someone else's.
+    machine.add_route('eth1', '172.30.0.0/24')
+    machine.add_route('br-0123456789ab', '172.30.0.0/16')
+    problems = host_problems(GPU_SRIOV_LAB, machine)
+    assert [str(p) for p in problems] == [
+        'lab_clusters[0] (kasugai).docker_network.subnet: 172.30.0.0/24 overlaps 172.30.0.0/24, a network of the host (routed through eth1). '
+        'Fix: choose a subnet that no network or route of the host uses (see ip route).',
+        'lab_clusters[0] (kasugai).docker_network.subnet: 172.30.0.0/24 overlaps 172.30.0.0/16, a network of the host '
+        '(routed through br-0123456789ab). Fix: choose a subnet that no network or route of the host uses (see ip route).']
