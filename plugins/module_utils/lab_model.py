@@ -259,9 +259,9 @@ def range_problem(text):
 
 
 def _range_fix(text):
-    first, _, last = text.partition('-')
-    if address_range('%s-%s' % (last.strip(), first.strip())):
-        return 'write it lowest address first: %s-%s.' % (last.strip(), first.strip())
+    first, last = (part.strip() for part in (text.split('-', 1) + [''])[:2])
+    if address_range('%s-%s' % (last, first)):
+        return 'write it lowest address first: %s-%s.' % (last, first)
     return 'write e.g. 172.30.0.240-172.30.0.249.'
 
 

@@ -591,7 +591,7 @@ def test_host_routes_are_read_from_procfs(machine):
     machine.add_route('br-3f2a1b4c5d6e', '172.30.0.0/24')
     routes = [(iface, str(net)) for iface, net in host_routes(machine.root)]
     assert ('docker0', '172.17.0.0/16') in routes and ('br-3f2a1b4c5d6e', '172.30.0.0/24') in routes
-    assert not any(net == '0.0.0.0/0' for _, net in routes)
+    assert '0.0.0.0/0' not in [net for iface, net in routes]
 
 
 def test_a_rerun_with_the_labs_own_network_is_accepted(machine):
