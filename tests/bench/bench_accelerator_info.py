@@ -6,20 +6,14 @@ Fake tree (tests/unit/fakesys.py): 8 ConnectX-5 PFs with 64 VFs each (512 VFs wi
 8 NVIDIA GPUs, 4 Intel FPGAs, the rest host bridges and NVMe drives spread over two PCI
 domains. Prints the time of discover_accelerators(), the code the module runs; target < 1 s.
 Never asserts on time.
+Run by tests/bench/run.sh, whose PYTHONPATH makes the collection and its test helpers importable.
 """
 
-import os
-import sys
 import tempfile
 import time
 
-here = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(here, '..', 'unit'))
-sys.path.insert(0, os.path.join(here, '..', '..', '.collection-root'))
-
-from fakesys import FakeSys  # noqa: E402
-
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import discover_accelerators  # noqa: E402
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import discover_accelerators
+from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import FakeSys
 
 
 def build(root):

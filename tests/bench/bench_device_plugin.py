@@ -11,6 +11,7 @@ Measured: discovery (one scan of the tree; target < 1 s), ListAndWatch (a stream
 list; Allocate's target is for kubelet's side, this one is printed for scale), Allocate of 2
 devices over gRPC (target < 10 ms), and the time from a port's error written into sysfs to the
 ListAndWatch update that shows it Unhealthy, with inotify and with polling (0.1 s).
+Run by tests/bench/run.sh, whose PYTHONPATH makes the collection and its test helpers importable.
 """
 
 import argparse
@@ -23,15 +24,9 @@ import threading
 import time
 from concurrent import futures
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-for path in (os.path.join(REPO, '.collection-root'), os.path.join(REPO, 'roles/function_images/files/accelerator-device-plugin'),
-             os.path.join(REPO, 'tests/unit')):
-    if path not in sys.path:
-        sys.path.insert(0, path)
-
-import grpc  # noqa: E402
-from fakesys import FakeSys  # noqa: E402
-from okl_device_plugin import api, config, discovery, server  # noqa: E402
+import grpc
+from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import FakeSys
+from okl_device_plugin import api, config, discovery, server
 
 pb2, pb2_grpc = api.load()
 

@@ -6,7 +6,9 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 # shellcheck disable=SC1091
 source "${OKL_VENV:-$repo/.venv}/bin/activate"
-export PYTHONPATH="$repo/.collection-root${PYTHONPATH:+:$PYTHONPATH}"
+# The import path pytest.ini gives the tests: the collection as Ansible imports it (helpers included:
+# ansible_collections.openkasugai.all_in_one.tests.unit.fakesys) and the accelerator device plugin.
+export PYTHONPATH="$repo/.collection-root:$repo/roles/function_images/files/accelerator-device-plugin${PYTHONPATH:+:$PYTHONPATH}"
 for bench in tests/bench/bench_*; do
   printf '\n== %s ==\n' "$bench"
   case $bench in

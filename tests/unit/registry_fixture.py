@@ -5,9 +5,9 @@ Real: Debian's ``docker-registry`` (distribution 2.8, /usr/bin/docker-registry) 
 generated here with python-cryptography. Nothing is faked: clients (buildah, skopeo, docker) must
 trust the CA to talk to it.
 
-Usage from any test (add ``tests/unit`` to ``sys.path`` first)::
+Usage from any test::
 
-    from registry_fixture import TlsRegistry
+    from ansible_collections.openkasugai.all_in_one.tests.unit.registry_fixture import TlsRegistry
 
     with TlsRegistry() as reg:
         reg.url          # "localhost:<port>"

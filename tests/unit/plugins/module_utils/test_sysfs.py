@@ -8,11 +8,8 @@ modules and processes, all built by tests/unit/fakesys.py under tmp_path.
 """
 
 import os
-import sys
 
 import pytest
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))
 
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kmod
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import (
@@ -22,7 +19,7 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs impor
     normalize_pci_address,
     pci_class_kind,
 )
-from fakesys import FakeSys
+from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import FakeSys
 
 
 @pytest.mark.parametrize(('given', 'expected'), [

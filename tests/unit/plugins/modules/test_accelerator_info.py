@@ -9,16 +9,13 @@ an Intel PAC N3000 FPGA behind /sys/class/fpga_region and a second PCI domain (1
 """
 
 import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))
 
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import (
     normalize_pci_address,
     pci_class_kind,
 )
 from ansible_collections.openkasugai.all_in_one.plugins.modules import accelerator_info
-from fakesys import FakeSys, materialize_vfs, run_module
+from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import FakeSys, materialize_vfs, run_module
 
 
 def _run(root, **extra):

@@ -20,14 +20,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from ansible_collections.openkasugai.all_in_one.tests.unit.registry_fixture import TlsRegistry
 
 HERE = Path(__file__).resolve()
 UNIT = HERE.parents[2]
 REPO = HERE.parents[4]
 FIXTURES = UNIT / "fixtures" / "images"
-sys.path.insert(0, str(UNIT))
-
-from registry_fixture import TlsRegistry  # noqa: E402
 
 pytestmark = pytest.mark.skipif(shutil.which("buildah") is None or shutil.which("skopeo") is None,
                                 reason="buildah and skopeo are needed (tests/bed/setup.sh installs them)")

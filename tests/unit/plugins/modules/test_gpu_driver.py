@@ -10,14 +10,11 @@ and adds or removes /sys/module/<name> in the fake tree the way the kernel would
 
 import os
 import stat
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))
-
 from ansible_collections.openkasugai.all_in_one.plugins.modules import gpu_driver
-from fakesys import FakeSys, run_module
+from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import FakeSys, run_module
 
 FAKE_MODPROBE = '''#!/bin/sh
 # fake modprobe: record argv; -r removes the fake module dir, otherwise creates it

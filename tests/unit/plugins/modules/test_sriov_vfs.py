@@ -12,16 +12,13 @@ exercises the module's wait.
 
 import os
 import shutil
-import sys
 import time
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..'))
-
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs
 from ansible_collections.openkasugai.all_in_one.plugins.modules import sriov_vfs
-from fakesys import FakeKernel, FakeSys, run_module
+from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import FakeKernel, FakeSys, run_module
 
 
 @pytest.fixture

@@ -22,14 +22,13 @@ from concurrent import futures
 
 import grpc
 import pytest
-
-sys.path.insert(0, os.path.dirname(__file__))
-
-from fakesys import FakeSys
+from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import FakeSys
 from okl_device_plugin import api, config, server
 
 pb2, pb2_grpc = api.load()
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
+# What pytest.ini's pythonpath gives the tests, for the Python processes they start.
+PYTHONPATH = os.pathsep.join([os.path.join(REPO, '.collection-root'), os.path.join(REPO, 'roles/function_images/files/accelerator-device-plugin')])
 
 
 class FakeKubelet(pb2_grpc.RegistrationServicer):
@@ -211,9 +210,7 @@ def test_sigterm_stops_cleanly_and_removes_its_socket(machine, tmp_path):
     kubelet = FakeKubelet(str(socket_dir))
     cfg = tmp_path / 'config.json'
     cfg.write_text(json.dumps(make_config(machine, socket_dir)))
-    env = dict(os.environ, OKL_DP_STUBS=os.path.dirname(pb2.__file__),
-               PYTHONPATH=os.pathsep.join([os.path.join(REPO, '.collection-root'),
-                                           os.path.join(REPO, 'roles/function_images/files/accelerator-device-plugin')]))
+    env = dict(os.environ, OKL_DP_STUBS=os.path.dirname(pb2.__file__), PYTHONPATH=PYTHONPATH)
     proc = subprocess.Popen([sys.executable, '-m', 'okl_device_plugin', '--config', str(cfg)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -241,7 +238,7 @@ def test_benchmark_runs_and_prints_its_numbers():
     """tests/bench/bench_device_plugin.py (make bench runs it over 512 devices) on a few devices, so
     that it cannot rot; its numbers are not judged here."""
     result = subprocess.run([sys.executable, os.path.join(REPO, 'tests/bench/bench_device_plugin.py'), '--devices', '16', '--repeat', '4'],
-                            capture_output=True, text=True, timeout=120, check=False)
+                            env=dict(os.environ, PYTHONPATH=PYTHONPATH), capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     for what in ('discovery of 16 devices', 'ListAndWatch: first list of 16 devices', 'Allocate of 2 among 16 over gRPC',
                  'sysfs change -> ListAndWatch update, inotify', 'sysfs change -> ListAndWatch update, polling'):

@@ -30,7 +30,7 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils import open
 from ansible_collections.openkasugai.all_in_one.plugins.modules import openkasugai_info
 from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import run_module
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 READY = set(ok.DEFAULT_READY_STATUSES)
 
 

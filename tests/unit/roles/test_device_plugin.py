@@ -8,13 +8,9 @@ Real: the plugin's code and the collection's module_utils/sysfs.py it reads them
 """
 
 import os
-import sys
 
 import pytest
-
-sys.path.insert(0, os.path.dirname(__file__))
-
-from fakesys import FakeSys
+from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import FakeSys
 from okl_device_plugin import config, discovery
 
 

@@ -22,9 +22,9 @@ from ansible_collections.openkasugai.all_in_one.plugins.filter import calc as ca
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import calc
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.scenarios import CALC_DEFAULT_CHAIN, CALC_FUNCTIONS
 from ansible_collections.openkasugai.all_in_one.plugins.modules import calc_check
-from fakesys import run_module
+from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import run_module
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 FULL = list(CALC_DEFAULT_CHAIN)
 SEED_CHAIN = ['send', 'plus', 'minus', 'rcv']
 
@@ -220,7 +220,7 @@ def _real_sample(scenario_dir):
     import tarfile
 
     import yaml
-    mirror = os.environ.get('OKL_MIRROR') or os.path.join(os.path.dirname(__file__), '..', '..', '..', 'shared', 'mirror')
+    mirror = os.environ.get('OKL_MIRROR') or os.path.join(REPO, '..', 'shared', 'mirror')
     archive = os.path.join(mirror, 'src', 'openkasugai-controller-v1.1.0.tar.gz')
     if not os.path.isfile(archive):
         pytest.skip('no site mirror with the v1.1.0 controller source at %s' % archive)
