@@ -71,8 +71,6 @@ def render(cluster, registry=None, images=None, certs_dir=None):
     ``images``: node images by kind (``default``, ``control_plane``, ``worker``, ``gpu_worker``).
     """
     networking = {'podSubnet': cluster['pod_subnet'], 'serviceSubnet': cluster['service_subnet']}
-    if cluster.get('cni', 'kindnet') == 'calico':
-        networking['disableDefaultCNI'] = True
     config = {'kind': 'Cluster', 'apiVersion': API_VERSION, 'name': cluster['name'], 'networking': networking}
     registry_on = uses_registry(registry)
     if registry_on:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import addon_images
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.scenarios import (
     CALC_DEFAULT_CHAIN,
     CALC_FUNCTIONS,
@@ -114,7 +115,7 @@ _CLUSTER_SPEC = dict(
     )),
     pod_subnet=dict(type='str', default='10.244.0.0/16'),
     service_subnet=dict(type='str', default='10.96.0.0/16'),
-    cni=dict(type='str', default='kindnet', choices=['kindnet', 'calico']),
+    cni=dict(type='str', default='kindnet', choices=['kindnet']),
     gpu_method=dict(type='str', default='node_driver', choices=['node_driver', 'container_toolkit']),
     nodes=dict(type='list', elements='dict', required=True, options=_NODE_SPEC),
     addons=dict(type='dict', apply_defaults=True, options=_ADDONS_SPEC),
@@ -133,6 +134,7 @@ ARGUMENT_SPEC = dict(
         password=dict(type='str', default='', no_log=True),
     )),
     downloads=dict(type='dict', default={}),
+    build_from_source=dict(type='list', elements='str', default=[], choices=addon_images.BUILD_FROM_SOURCE_CHOICES),
     controller_source=dict(type='dict', apply_defaults=True, options=dict(
         type=dict(type='str', default='git', choices=['git', 'path', 'archive']),
         git_url=dict(type='str', default=CONTROLLER_GIT_URL),
@@ -179,7 +181,8 @@ _CHECKSUM = re.compile(r'^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$')
 
 # The inventory variable of each part of the model (the module's options drop the lab_ prefix).
 INVENTORY_NAMES = dict(state_dir='lab_state_dir', registry='lab_registry', downloads='lab_downloads',
-                       controller_source='lab_controller_source', clusters='lab_clusters')
+                       build_from_source='lab_build_from_source', controller_source='lab_controller_source',
+                       clusters='lab_clusters')
 
 
 @dataclass(frozen=True)
@@ -317,13 +320,15 @@ def default_metallb_range(subnet):
 def addon_manifests(cluster):
     """The upstream manifests a cluster's enabled add-ons apply, in apply order, as lab_downloads names."""
     addons = cluster['addons']
-    wanted = [('calico', cluster['cni'] == 'calico'),
-              ('multus', addons['multus']['enabled']),
+    wanted = [('multus', addons['multus']['enabled']),
               ('sriov_cni', addons['sriov']['enabled']),
               ('sriov_device_plugin', addons['sriov']['enabled']),
               ('nv_ipam', addons['nv_ipam']['enabled']),
               ('metallb', addons['metallb']['enabled'])]
-    return [dict(addon=name, download='%s_manifest' % name) for name, enabled in wanted if enabled]
+    # nv-ipam is a kustomize tree in its source archive (rendered from the overlay named here).
+    return [dict(addon=name, download='nv_ipam_source', kustomize=addon_images.NV_IPAM_OVERLAY) if name == 'nv_ipam'
+            else dict(addon=name, download='%s_manifest' % name, kustomize='')
+            for name, enabled in wanted if enabled]
 
 
 def _needs_load_balancer(item):
@@ -461,6 +466,7 @@ def normalize(params):
         registry['ca_file'] = os.path.join(params['state_dir'], 'registry', 'ca.crt')
 
     model = dict(state_dir=params['state_dir'], registry=registry, downloads=dict(params['downloads']),
+                 build_from_source=list(params['build_from_source']), image_prefix=addon_images.image_prefix(registry),
                  controller_source=dict(params['controller_source']), clusters=[], gpus=[], nics=[], fpgas=[])
     for position, cluster in enumerate(params['clusters']):
         cluster = dict(cluster)
@@ -482,6 +488,10 @@ def normalize(params):
             metallb['addresses'] = [default] if default else []
         if addons['sriov']['enabled'] is None:
             addons['sriov']['enabled'] = any(nic['num_vfs'] > 0 for node in cluster['nodes'] for nic in node['nics'])
+        # The device plugin's pool: the VFs of the cluster's PFs, by netdev name or by PCI address.
+        pfs = [nic['pf'] for node in cluster['nodes'] for nic in node['nics']]
+        addons['sriov']['pf_names'] = [pf for pf in pfs if not pci_address(pf)]
+        addons['sriov']['pf_addresses'] = [pci_address(pf) for pf in pfs if pci_address(pf)]
         if addons['multus']['enabled'] is None:
             addons['multus']['enabled'] = addons['sriov']['enabled']
         plugin = addons['device_plugin']
@@ -507,6 +517,9 @@ def normalize(params):
                 model['fpgas'].append(dict(cluster=cluster['name'], node=node['name'],
                                            pci_address=pci_address(fpga['pci_address']) or fpga['pci_address']))
         model['clusters'].append(cluster)
+    model['addon_images'] = addon_images.builds(model)
+    for cluster in model['clusters']:
+        cluster['addons']['images'] = addon_images.overrides(cluster, model)
     return model
 
 
@@ -633,6 +646,12 @@ def _check_addon_downloads(model):
                                         % (item['addon'], ci, cluster['name']),
                                         'add lab_downloads.%s {version, url, checksum} (see inventory/*/group_vars/all/downloads.yml), '
                                         'or disable the add-on.' % item['download']))
+    for download, addon in addon_images.missing_sources(model):
+        problems.append(Problem('lab_downloads.%s' % download,
+                                'lab_build_from_source builds the %s add-on\'s images, whose source archive is not described.' % addon,
+                                'add lab_downloads.%s {version, url, checksum} or {version, path} (the upstream tag\'s source '
+                                'archive; see inventory/localhost-cpu/group_vars/all/downloads.yml), or take %s out of '
+                                'lab_build_from_source and let the nodes pull the upstream images.' % (download, 'addon_images')))
     with_openkasugai = [(cluster['index'], cluster['name']) for cluster in model['clusters']
                         if cluster['addons']['openkasugai']['enabled']]
     if with_openkasugai:

@@ -77,13 +77,30 @@ options:
       - Binaries and manifests the lab downloads, by name (C(lab_downloads)); V(kind) and V(kubectl) are required.
       - Each value is a mapping with C(version), C(url) (https:// or file:// for an offline mirror; plain HTTP is refused)
         and C(checksum) (V(sha256:<hex>) or V(sha512:<hex>)).
-      - Every enabled add-on needs V(<addon>_manifest) (V(calico_manifest), V(multus_manifest), V(sriov_cni_manifest),
-        V(sriov_device_plugin_manifest), V(nv_ipam_manifest), V(metallb_manifest)). Instead of C(url) and C(checksum),
+      - Every enabled add-on needs V(<addon>_manifest) (V(multus_manifest), V(sriov_cni_manifest),
+        V(sriov_device_plugin_manifest), V(metallb_manifest)). Instead of C(url) and C(checksum),
         a manifest may give C(path), a file or kustomize directory already on the kind-host (offline use).
+      - nvidia-k8s-ipam publishes no single manifest; with nv-ipam enabled, V(nv_ipam_source) is its source archive
+        (a C(git archive) of the tag), from which the add-ons stage renders C(deploy/overlays/no-webhook).
+      - With V(addon_images) in O(build_from_source), the source archives V(multus_source), V(sriov_cni_source),
+        V(sriov_device_plugin_source) and V(nv_ipam_source) of the enabled add-ons (MetalLB comes from its Go module).
       - A lab running OpenKasugai needs V(hardware_drivers) and V(parson), the source tarballs of libfpga, on which the
         images stage builds the cgo controllers (EthernetConnection runs on every lab); C(url) and C(checksum), or C(path).
     type: dict
     default: {}
+  build_from_source:
+    description:
+      - What the lab builds from pinned sources instead of pulling (C(lab_build_from_source)), for labs that reach no
+        container registry.
+      - V(addon_images) - the images stage builds the images of the enabled upstream add-ons (MetalLB from the Go
+        module C(go.universe.tf/metallb) at the version of V(metallb_manifest); Multus, sriov-cni, the SR-IOV device
+        plugin and nvidia-k8s-ipam from their C(<addon>_source) archives), named C(<registry>/<project>/<name>:<version>)
+        (or C(localhost/...) loaded into the nodes), and the add-ons stage points the manifests at them; an
+        O(clusters[].addons.image_overrides) entry for the same image wins.
+    type: list
+    elements: str
+    choices: [addon_images]
+    default: []
   controller_source:
     description:
       - The OpenKasugai controller source (C(lab_controller_source)) the add-ons, images and scenario stages read
@@ -158,10 +175,13 @@ options:
         default: 10.96.0.0/16
       cni:
         description:
-          - V(kindnet) keeps the node image's default CNI (kindnet in kind's published images).
-          - V(calico) (the seed's) turns the default CNI off; the add-ons stage installs Calico.
+          - V(kindnet) keeps the node image's default CNI (kindnet in kind's published images); Multus delegates
+            pod networking to it.
+          - The seed's Calico is not offered. Its images (calico/node with BIRD, cni, kube-controllers) cannot be
+            built from pinned sources in a lab that reaches no container registry, and a CNI option no test can
+            run would be a promise the collection cannot keep; kindnet carries the pod traffic of every scenario.
         type: str
-        choices: [kindnet, calico]
+        choices: [kindnet]
         default: kindnet
       gpu_method:
         description:
@@ -386,6 +406,7 @@ EXAMPLES = r"""
     state_dir: "{{ lab_state_dir }}"
     registry: "{{ lab_registry }}"
     downloads: "{{ lab_downloads }}"
+    build_from_source: "{{ lab_build_from_source | default(omit) }}"
     controller_source: "{{ lab_controller_source | default(omit) }}"
     clusters: "{{ lab_clusters }}"
   register: lab
@@ -415,10 +436,29 @@ model:
     controller_source:
       description: The controller source as given, defaults filled.
       type: dict
+    build_from_source:
+      description: O(build_from_source) as given.
+      type: list
+      elements: str
+    image_prefix:
+      description: Where the lab's own images are named, C(<registry url>/<project>) or V(localhost) (no registry).
+      type: str
+      sample: harbor.example.com/openkasugai
+    addon_images:
+      description:
+        - The add-on images the images stage builds (empty unless O(build_from_source) has V(addon_images)), once
+          each for the add-ons enabled in any cluster - C(addon), C(name), C(tag) (the add-on's version), C(upstream)
+          (the image the manifest names), C(recipe), C(source) (the V(lab_downloads) key of the source archive, or
+          empty) and C(go_module).
+      type: list
+      elements: dict
     clusters:
       description:
         - Clusters with their C(index) in C(lab_clusters), node C(name) and C(index) as kind names them, C(kubeconfig) and defaults filled.
-        - C(addon_manifests) lists the enabled add-ons in apply order with the C(download) naming their manifest.
+        - C(addon_manifests) lists the enabled add-ons in apply order with the C(download) naming their manifest (and,
+          for a kustomize tree in a source archive, the C(kustomize) directory inside it).
+        - C(addons.images) is the add-ons' kustomize image overrides, the user's C(image_overrides) first, then one per
+          image the lab builds (see RV(model.addon_images)).
         - C(docker_network) gains where its addresses go (C(lab_model.network_plan)) - C(gateway), C(node_range) (the
           block at the bottom of the subnet kept for the nodes' fixed addresses), C(node_addresses) (as many as nodes;
           kind decides which node takes which, the kind_cluster stage records it) and C(ip_range) (docker's own

@@ -134,16 +134,32 @@ device_plugin() { play device-plugin.yml -e "@$bases_file"; }
 # seconds from the daemon back to the lab whole and to the calc check passed. Then the chain is removed
 # (scenario_state=absent): WBFunction and WBConnection must work after the restart, not only report
 # ready (they read their kind maps once at start: roles/addons/tasks/openkasugai.yml).
-restart_vf=okle2e-vf0
+# The veths that stand in for VFs (tests/e2e/lab.yml's okl_e2e_devices): -worker's net1, and the one
+# a pod on -worker2 takes through Multus. Each peer stays on this host.
+stand_in_vfs=(okle2e-vf0 okle2e-vf1)
+make_stand_in_vfs() {
+  local vf
+  for vf in "${stand_in_vfs[@]}"; do
+    ip link show "$vf" >/dev/null 2>&1 || ip link show "${vf}p" >/dev/null 2>&1 \
+      || ip link add "$vf" type veth peer name "${vf}p" || return
+  done
+}
+# The upstream add-ons for real (tests/e2e/addons.yml): the devices stage moves the stand-in VFs into
+# the workers; MetalLB serves a LoadBalancer address this host reaches over TCP and UDP; Multus gives a
+# pod the netdev in -worker2 as net1 with an nv-ipam address this host reaches; the SR-IOV device
+# plugin reports the lab's (empty) pool; sriov-cni is on every node.
+addons_check() {
+  make_stand_in_vfs && play addons.yml -e okl_e2e_step=attach \
+    && play addons.yml -e okl_e2e_step=check -e "okl_e2e_echo_image=$echo_image"
+}
 restart_lab() {
-  local keeper_pid back rc=0
-  ip link show "$restart_vf" >/dev/null 2>&1 || ip link add "$restart_vf" type veth peer name "${restart_vf}p" || return
+  local keeper_pid back vf rc=0
+  make_stand_in_vfs || return
   play restart.yml -e okl_e2e_restart_step=attach || return
   python3 "$OKL_E2E_STATE/netns-keeper/okl_netns_keeper.py" --config "$OKL_E2E_STATE/netns-keeper/config.json" \
     >"$OKL_E2E_STATE/netns-keeper.log" 2>&1 &
   keeper_pid=$!
-  if bash tests/bed/dockerd.sh stop && ip link add "$restart_vf" type veth peer name "${restart_vf}p" \
-    && bash tests/bed/dockerd.sh start; then
+  if bash tests/bed/dockerd.sh stop && make_stand_in_vfs && bash tests/bed/dockerd.sh start; then
     back=$(date +%s%N)
     play restart.yml -e okl_e2e_restart_step=check -e "okl_e2e_daemon_back=${back:0:-9}.${back: -9}" || rc=1
     if ((rc == 0)) && openkasugai -e okl_e2e_addons=false -e "{\"okl_e2e_scenarios\": $multi_scenarios}"; then
@@ -158,7 +174,9 @@ restart_lab() {
   kill "$keeper_pid" && wait "$keeper_pid"
   echo "keeper log:"; tail -n 5 "$OKL_E2E_STATE/netns-keeper.log"
   play restart.yml -e okl_e2e_restart_step=detach || rc=1
-  ip link del "${restart_vf}p" || rc=1
+  for vf in "${stand_in_vfs[@]}"; do
+    ip link del "${vf}p" || rc=1
+  done
   return "$rc"
 }
 delete_cluster() {
@@ -225,7 +243,7 @@ if phase kind install_kind && phase node-image build_node_image && phase echo-im
   if phase create create_cluster && phase idempotence recreate_noop && phase checks check_cluster \
     && phase bases build_bases && phase images build_images && phase images-noop images_noop \
     && phase images-rebuild images_rebuild && phase openkasugai deploy_scenario && phase ok-noop scenario_noop \
-    && phase calc-multi custom_multi && phase device-plugin device_plugin && phase restart restart_lab; then
+    && phase addons addons_check && phase calc-multi custom_multi && phase device-plugin device_plugin && phase restart restart_lab; then
     :
   else
     rc=1

@@ -49,12 +49,9 @@ def test_seed_lab_is_refused_naming_missing_gpu_and_pfs(tmp_path):
                       tmp_path=tmp_path)
     out = result.stdout + result.stderr
     assert result.returncode == 2, out
-    # 4 devices/files of the seed's machine, and the 2 add-on manifests the sample cannot pin from here
-    # (Calico's checksum to fill in, an offline copy of nv-ipam to render): see downloads.yml.
-    assert 'The lab model is refused (6 problems)' in out
-    assert 'lab_downloads.calico_manifest.checksum: is missing.' in out
-    assert 'lab_downloads.metallb_manifest' not in out
-    assert 'lab_downloads.nv_ipam_manifest.path: /srv/mirror/nv-ipam-v0.3.5.yaml does not exist on the kind-host' in out
+    # The 4 devices and files of the seed's machine; every add-on manifest and source is pinned.
+    assert 'The lab model is refused (4 problems)' in out
+    assert 'lab_downloads.' not in out
     assert "nics (ens1f0).pf: no network device or PCI function 'ens1f0' exists on the host" in out
     assert "nics (ens2f0).pf: no network device or PCI function 'ens2f0' exists on the host" in out
     assert 'gpus (0000:86:00.0).pci_address: no PCI device 0000:86:00.0 exists on the host' in out

@@ -1,6 +1,7 @@
 // Command okl-e2e-echo is the test workload of tests/e2e (our own code, static, on an empty image).
 //
-//	okl-e2e-echo serve [addr]   answer every HTTP request with "hello from <hostname>"
+//	okl-e2e-echo serve [addr]   answer every HTTP request, and every UDP datagram to the same address,
+//	                            with "hello from <hostname>"
 //	okl-e2e-echo get URL [secs] fetch URL until it answers (at most secs, default 60) and print the body
 //
 // Both modes print what they do to stdout, which the e2e test reads from the pods' logs.
@@ -9,6 +10,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -31,6 +33,23 @@ func main() {
 			fmt.Printf("okl-e2e-echo: request from %s\n", r.RemoteAddr)
 			fmt.Fprintf(w, "hello from %s\n", host)
 		})
+		// UDP on the same address: the video patterns stream RTP over UDP through a LoadBalancer.
+		conn, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		go func() {
+			buf := make([]byte, 2048)
+			for {
+				_, peer, err := conn.ReadFrom(buf)
+				if err != nil {
+					continue
+				}
+				fmt.Printf("okl-e2e-echo: datagram from %s\n", peer)
+				conn.WriteTo([]byte("hello from "+host+"\n"), peer)
+			}
+		}()
 		fmt.Printf("okl-e2e-echo: %s serving on %s\n", host, addr)
 		if err := http.ListenAndServe(addr, nil); err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -30,7 +30,10 @@ DOWNLOADS = {
 }
 SRIOV_DOWNLOADS = dict(DOWNLOADS, **{
     name: {'version': 'v1', 'url': 'https://example.invalid/%s.yaml' % name, 'checksum': SHA}
-    for name in ('calico_manifest', 'multus_manifest', 'sriov_cni_manifest', 'sriov_device_plugin_manifest', 'nv_ipam_manifest')})
+    for name in ('multus_manifest', 'sriov_cni_manifest', 'sriov_device_plugin_manifest', 'nv_ipam_source')})
+# The add-ons' source archives, for lab_build_from_source: [addon_images].
+SOURCES = {name: {'version': 'v1', 'url': 'file:///srv/mirror/%s.tar.gz' % name, 'checksum': SHA}
+           for name in ('multus_source', 'sriov_cni_source', 'sriov_device_plugin_source')}
 
 CPU_LAB = {
     'registry': {'type': 'local', 'url': '172.30.0.1:5443'},
@@ -50,7 +53,6 @@ GPU_SRIOV_LAB = {
     'downloads': SRIOV_DOWNLOADS,
     'clusters': [{
         'name': 'kasugai',
-        'cni': 'calico',
         'docker_network': {'subnet': '172.30.0.0/24'},
         'nodes': [
             {'role': 'control-plane'},
@@ -273,8 +275,14 @@ MODEL_CASES = [
      'lab_downloads.multus_manifest', 'the multus add-on of lab_clusters[0] (kasugai) is enabled', 'or disable the add-on'),
     ('libfpga-sources-missing', CPU_LAB, lambda raw: raw['downloads'].pop('parson'),
      'lab_downloads.parson', 'EthernetConnection controller is a cgo program', 'lab_downloads.parson {version, url, checksum}'),
-    ('calico-manifest-missing', GPU_SRIOV_LAB, lambda raw: raw['downloads'].pop('calico_manifest'),
-     'lab_downloads.calico_manifest', 'calico add-on', 'lab_downloads.calico_manifest'),
+    ('nv-ipam-source-missing', GPU_SRIOV_LAB, lambda raw: raw['downloads'].pop('nv_ipam_source'),
+     'lab_downloads.nv_ipam_source', 'the nv_ipam add-on of lab_clusters[0] (kasugai) is enabled', 'lab_downloads.nv_ipam_source'),
+    ('addon-source-missing', GPU_SRIOV_LAB, lambda raw: raw.update(build_from_source=['addon_images']),
+     'lab_downloads.multus_source', "builds the multus add-on's images", 'lab_downloads.multus_source'),
+    ('build-from-source-not-a-choice', CPU_LAB, lambda raw: raw.update(build_from_source=['node_image']),
+     'lab_build_from_source', 'node_image', 'addon_images'),
+    ('cni-calico-dropped', CPU_LAB, _cluster(lambda c: c.update(cni='calico')),
+     'lab_clusters[0] (kasugai).cni', 'got: calico', 'kindnet'),
     ('local-manifest-without-version', GPU_SRIOV_LAB, _set(['downloads', 'metallb_manifest'], {'path': '/srv/metallb.yaml'}),
      'lab_downloads.metallb_manifest.version', 'is missing', 'local path'),
     ('sriov-without-multus', GPU_SRIOV_LAB, _cluster(lambda c: c['addons'].update(multus={'enabled': False})),
@@ -413,7 +421,7 @@ TYPE_CASES = [
     ('type-role-not-a-choice', CPU_LAB, _cluster(lambda c: c['nodes'][0].update(role='master')),
      'lab_clusters[0] (kasugai).nodes[0].role', 'must be one of: control-plane, worker', 'use one of: control-plane, worker'),
     ('type-cni-not-a-choice', CPU_LAB, _cluster(lambda c: c.update(cni='flannel')),
-     'lab_clusters[0] (kasugai).cni', 'got: flannel', 'kindnet, calico'),
+     'lab_clusters[0] (kasugai).cni', 'got: flannel', 'kindnet'),
     ('type-registry-type-not-a-choice', CPU_LAB, _set(['registry', 'type'], 'harbor'),
      'lab_registry.type', 'got: harbor', 'local, external, none'),
     ('type-docker-network-missing', CPU_LAB, _cluster(lambda c: c.pop('docker_network')),
@@ -504,7 +512,36 @@ def test_addons_follow_the_devices_unless_set():
     assert lab_model.normalize(validated(bare))['clusters'][0]['addon_manifests'] == []
     assert not cpu['addons']['sriov']['enabled'] and not cpu['addons']['multus']['enabled'] and not cpu['addons']['nv_ipam']['enabled']
     lab = lab_model.normalize(validated(GPU_SRIOV_LAB))['clusters'][0]
-    assert [m['addon'] for m in lab['addon_manifests']] == ['calico', 'multus', 'sriov_cni', 'sriov_device_plugin', 'nv_ipam', 'metallb']
+    assert [m['addon'] for m in lab['addon_manifests']] == ['multus', 'sriov_cni', 'sriov_device_plugin', 'nv_ipam', 'metallb']
+    # nv-ipam is rendered from its source archive's kustomize overlay
+    assert [m for m in lab['addon_manifests'] if m['addon'] == 'nv_ipam'] == [
+        {'addon': 'nv_ipam', 'download': 'nv_ipam_source', 'kustomize': 'deploy/overlays/no-webhook'}]
+
+
+def test_addon_images_are_built_only_when_asked_and_wired_per_cluster():
+    pulled = lab_model.normalize(validated(GPU_SRIOV_LAB))
+    assert pulled['addon_images'] == [] and pulled['clusters'][0]['addons']['images'] == []
+    raw = broken(GPU_SRIOV_LAB, lambda raw: raw.update(build_from_source=['addon_images'], downloads=dict(SRIOV_DOWNLOADS, **SOURCES)))
+    raw['clusters'][0]['addons']['image_overrides'] = [{'name': 'quay.io/metallb/speaker', 'new_name': 'harbor.example.com/mine/speaker'}]
+    model = lab_model.normalize(validated(raw))
+    assert model['image_prefix'] == 'harbor.example.com/openkasugai'
+    assert [(i['name'], i['tag'], i['source'] or i['go_module']) for i in model['addon_images']] == [
+        ('metallb-controller', 'v0.14.8', 'go.universe.tf/metallb'), ('metallb-speaker', 'v0.14.8', 'go.universe.tf/metallb'),
+        ('multus-cni', 'v1', 'multus_source'), ('sriov-cni', 'v1', 'sriov_cni_source'),
+        ('sriov-network-device-plugin', 'v1', 'sriov_device_plugin_source'), ('nvidia-k8s-ipam', 'v1', 'nv_ipam_source')]
+    images = model['clusters'][0]['addons']['images']
+    # the user's override wins; every other image points at the lab's build
+    assert images[0] == {'name': 'quay.io/metallb/speaker', 'new_name': 'harbor.example.com/mine/speaker', 'new_tag': '', 'digest': ''}
+    assert {i['name']: '%s:%s' % (i['new_name'], i['new_tag']) for i in images[1:]} == {
+        'quay.io/metallb/controller': 'harbor.example.com/openkasugai/metallb-controller:v0.14.8',
+        'ghcr.io/k8snetworkplumbingwg/multus-cni': 'harbor.example.com/openkasugai/multus-cni:v1',
+        'ghcr.io/k8snetworkplumbingwg/sriov-cni': 'harbor.example.com/openkasugai/sriov-cni:v1',
+        'ghcr.io/k8snetworkplumbingwg/sriov-network-device-plugin': 'harbor.example.com/openkasugai/sriov-network-device-plugin:v1',
+        'ghcr.io/mellanox/nvidia-k8s-ipam': 'harbor.example.com/openkasugai/nvidia-k8s-ipam:v1'}
+    # a CPU lab builds only what its clusters enable (MetalLB), and names it for the nodes without a registry
+    cpu = lab_model.normalize(validated(broken(CPU_LAB, lambda raw: raw.update(build_from_source=['addon_images'], registry={'type': 'none'}))))
+    assert [i['name'] for i in cpu['addon_images']] == ['metallb-controller', 'metallb-speaker']
+    assert [i['new_name'] for i in cpu['clusters'][0]['addons']['images']] == ['localhost/metallb-controller', 'localhost/metallb-speaker']
 
 
 def test_missing_ca_file_is_refused(machine):
@@ -556,8 +593,7 @@ def test_good_variants_are_accepted(machine, base, edit):
 
 @pytest.mark.parametrize('inventory, expected', [
     ('localhost-cpu', []),
-    # The seed's sample leaves Calico's checksum to fill in (see its downloads.yml); nothing else is refused.
-    ('gpu-sriov', ['lab_downloads.calico_manifest.checksum']),
+    ('gpu-sriov', []),
 ])
 def test_the_sample_inventories_models_pass(inventory, expected):
     group_vars = Path(__file__).resolve().parents[4] / 'inventory' / inventory / 'group_vars' / 'all'
