@@ -1,145 +1,20 @@
 # Copyright: OpenKasugai all-in-one maintainers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Helpers for buildah/skopeo driven modules.
+"""Pure functions for the buildah_image module (no CLI is run here: cli.Cli runs buildah and skopeo).
 
-Two halves:
-
-* ``CliTool``: one private helper per CLI (buildah, skopeo). It finds the binary (an explicit
-  path parameter wins over ``$PATH``), runs argv lists through ``module.run_command`` (never a
-  shell string), parses JSON output and fails with ``cmd/rc/stdout/stderr`` when a command fails
-  or its output is not JSON, and checks the tool's version.
-* Pure functions (no Ansible import needed to test them): the content digest of a build's
-  inputs, ``.containerignore``/``.dockerignore`` matching, Containerfile ``FROM`` parsing and
-  image reference normalisation.
+The content digest of a build's inputs, ``.containerignore``/``.dockerignore`` matching,
+Containerfile ``FROM`` parsing and image reference normalisation.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import stat
 
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli_error import CliError as BaseCliError
-
 INPUT_DIGEST_LABEL = 'io.openkasugai.input-digest'
 DIGEST_SCHEME = 'okl-input-v1'
-OUTPUT_TAIL = 4000
-
-
-# --------------------------------------------------------------------------------------------
-# versions
-# --------------------------------------------------------------------------------------------
-def parse_version(text):
-    """``'1.28.2'`` / ``'buildah version 1.28.2 (image-spec ...)'`` -> ``(1, 28, 2)``.
-
-    Raises ``ValueError`` when no dotted version number is found.
-    """
-    match = re.search(r'(\d+)\.(\d+)(?:\.(\d+))?', text or '')
-    if not match:
-        raise ValueError(f'no version number in {text!r}')
-    return tuple(int(x or 0) for x in match.groups())
-
-
-def version_at_least(found, minimum):
-    """True when version string ``found`` is >= ``minimum`` (both dotted strings)."""
-    return parse_version(found) >= parse_version(minimum)
-
-
-# --------------------------------------------------------------------------------------------
-# CLI wrapper
-# --------------------------------------------------------------------------------------------
-class CliError(BaseCliError):
-    """A buildah/skopeo call failed. Build logs can be huge: fail_json gets the tail of the output."""
-
-    def as_dict(self):
-        out = super().as_dict()
-        for key in ('stdout', 'stderr'):
-            if key in out:
-                out[key] = tail(out[key])
-        return out
-
-
-def tail(text, limit=OUTPUT_TAIL):
-    """The last ``limit`` characters of a (possibly huge) build log."""
-    text = text or ''
-    return text if len(text) <= limit else '...' + text[-limit:]
-
-
-def last_error_line(stderr, stdout=''):
-    """The most useful single line of a failed command: its last ``Error:``/``fatal`` line."""
-    lines = [ln.strip() for ln in (stderr or '').splitlines() + (stdout or '').splitlines() if ln.strip()]
-    for line in reversed(lines):
-        if line.startswith(('Error:', 'error')) or 'level=fatal' in line:
-            match = re.search(r'msg="(.*)"\s*$', line)
-            return match.group(1).replace('\\"', '"') if match else line
-    return lines[-1] if lines else ''
-
-
-class CliTool:
-    """Runs one CLI (``buildah``, ``skopeo``) for a module.
-
-    ``path`` is the explicit binary given by the user (``buildah_path``); ``None`` searches
-    ``$PATH`` (and /usr/sbin, /usr/local/bin).
-    """
-
-    def __init__(self, module, name, path=None, env=None):
-        self.module = module
-        self.name = name
-        self.env = dict(env or {})
-        if path:
-            if not (os.path.isfile(path) and os.access(path, os.X_OK)):
-                raise CliError(f'{name}_path {path} is not an executable file')
-            self.binary = path
-        else:
-            self.binary = module.get_bin_path(name, required=False, opt_dirs=['/usr/sbin', '/usr/local/bin'])
-            if not self.binary:
-                raise CliError(f'{name} was not found on PATH: install it (Debian package {name}) or set {name}_path')
-
-    def run(self, args, check=True, msg=None, env=None, data=None):
-        """Run ``[binary] + args``; return ``(rc, stdout, stderr)``.
-
-        With ``check`` a non-zero exit raises ``CliError`` whose message is ``msg`` (or a
-        generic one) followed by the tool's own last error line.
-        """
-        cmd = [self.binary] + [str(a) for a in args]
-        environ = dict(self.env)
-        environ.update(env or {})
-        rc, out, err = self.module.run_command(cmd, environ_update=environ or None, data=data, binary_data=data is not None)
-        if check and rc != 0:
-            reason = last_error_line(err, out) or f'exit status {rc}'
-            raise CliError('{}: {}'.format(msg or '{} {} failed'.format(self.name, args[0] if args else ''), reason),
-                           cmd=cmd, rc=rc, stdout=out, stderr=err)
-        return rc, out, err
-
-    def run_json(self, args, msg=None, env=None):
-        """Run a command that prints JSON and return the parsed value."""
-        rc, out, err = self.run(args, msg=msg, env=env)
-        try:
-            return json.loads(out) if out.strip() else None
-        except ValueError as exc:
-            raise CliError('{} printed output that is not JSON ({})'.format(' '.join([self.name] + [str(a) for a in args[:2]]), exc),
-                           cmd=[self.binary] + [str(a) for a in args], rc=rc, stdout=out, stderr=err) from exc
-
-    def version(self):
-        """The tool's version string."""
-        if self.name == 'buildah':
-            data = self.run_json(['version', '--json'])
-            return str((data or {}).get('version', ''))
-        _rc, out, _err = self.run(['--version'])
-        return '.'.join(str(x) for x in parse_version(out))
-
-    def require_version(self, minimum):
-        found = self.version()
-        try:
-            ok = version_at_least(found, minimum)
-        except ValueError:
-            ok = False
-        if not ok:
-            raise CliError('{} {} is too old: version {} or newer is needed'.format(self.name, found or '(unknown)', minimum),
-                           cmd=[self.binary, 'version'])
-        return found
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,44 +1,37 @@
 # Copyright: OpenKasugai all-in-one maintainers
 # Apache License 2.0 (see LICENSE)
-"""The few ``docker`` CLI calls our modules and the netns keeper need, as argv lists with JSON output.
+"""The few ``docker`` CLI calls our modules and the netns keeper need, with JSON output.
 
-Standard library only (the keeper installs this file beside itself). A *runner* is a callable
-``run(argv, data=None) -> (rc, stdout, stderr)``.
+``docker`` is a :class:`cli.Cli` for the docker binary (:func:`docker` makes one). Standard library
+only: the netns keeper uses this file too.
 """
 
-import json
-
-try:
-    from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli_error import CliError
-except ImportError:  # the keeper daemon, with cli_error.py installed beside it
-    from cli_error import CliError  # pylint: disable=import-error
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli
 
 
-class DockerError(CliError):
-    """The docker CLI failed or answered something that is not JSON."""
+def docker(path='docker', module=None, option='docker_path', timeout=None):
+    """The docker CLI, run through ``module`` (None: subprocess, each command given ``timeout`` seconds)."""
+    return Cli('docker', path, option=option, module=module, timeout=timeout)
 
 
-def inspect(run, names, kind='container', docker='docker'):
+def inspect(cli, names, kind='container'):
     """``docker inspect --type <kind> NAME...`` → {name: object}; names that do not exist are absent."""
     names = list(names)
     if not names:
         return {}
-    argv = [docker, 'inspect', '--type', kind] + names
-    rc, out, err = run(argv)
-    try:
-        data = json.loads(out or '[]')
-    except ValueError as exc:
-        raise DockerError(f'docker inspect did not return JSON: {(err or out).strip()}', cmd=argv, rc=rc, stdout=out, stderr=err) from exc
-    missing = 'No such' in (err or '') or 'not found' in (err or '')  # containers and images say the one, networks the other
-    if rc != 0 and not missing and not data:
-        raise DockerError('docker inspect failed: {}'.format((err or '').strip()), cmd=argv, rc=rc, stdout=out, stderr=err)
-    result = {}
+    result = cli.run(['inspect', '--type', kind] + names, check=False)
+    data = result.json() or []
+    err = result.stderr
+    missing = 'No such' in err or 'not found' in err  # containers and images say the one, networks the other
+    if result.rc != 0 and not missing and not data:
+        raise result.error('docker inspect failed: {}'.format(err.strip()))
+    found = {}
     for obj in data:
         name = (obj.get('Name') or '').lstrip('/')
         for wanted in names:
             if wanted in (name, obj.get('Id'), (obj.get('Id') or '')[:len(wanted)]) or wanted in (obj.get('RepoTags') or []):
-                result[wanted] = obj
-    return result
+                found[wanted] = obj
+    return found
 
 
 def container_summary(obj):
@@ -63,15 +56,15 @@ def container_summary(obj):
     }
 
 
-def container_pid(run, name, docker='docker'):
+def container_pid(cli, name):
     """PID of a running container, or None when it does not exist or is not running."""
-    obj = inspect(run, [name], docker=docker).get(name)
+    obj = inspect(cli, [name]).get(name)
     if not obj:
         return None
     summary = container_summary(obj)
     return summary['pid'] if summary['running'] else None
 
 
-def exec_argv(container, argv, docker='docker', interactive=False):
-    """``docker exec [-i] CONTAINER argv...`` (no shell)."""
-    return [docker, 'exec'] + (['-i'] if interactive else []) + [container] + list(argv)
+def exec_args(container, argv, interactive=False):
+    """The arguments of ``docker exec [-i] CONTAINER argv...`` (no shell)."""
+    return ['exec'] + (['-i'] if interactive else []) + [container] + list(argv)

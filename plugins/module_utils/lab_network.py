@@ -20,17 +20,14 @@ gateway, node_range, ip_range, node_addresses (see lab_model.network_plan).
 import ipaddress
 
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import CliError
 
 LABEL = 'io.openkasugai.lab.network'
 
 
-class NetworkError(docker_cli.DockerError):
-    """The network cannot be brought to the shape wanted without losing the cluster."""
-
-
-def observe(run, name, docker='docker'):
-    """{subnet, gateway, ip_range, endpoints: {container: {address, pinned}}} of a network, or None."""
-    obj = docker_cli.inspect(run, [name], kind='network', docker=docker).get(name)
+def observe(docker, name):
+    """{subnet, gateway, ip_range, endpoints: {container: {address, pinned}}} of a network, or None (``docker``: a cli.Cli)."""
+    obj = docker_cli.inspect(docker, [name], kind='network').get(name)
     if obj is None:
         return None
     config = (((obj.get('IPAM') or {}).get('Config')) or [{}])[0]
@@ -42,17 +39,17 @@ def observe(run, name, docker='docker'):
                 endpoints=endpoints)
 
 
-def pinned_addresses(run, names, network, docker='docker'):
+def pinned_addresses(docker, names, network):
     """{container: the address stored in its endpoint's IPAM config on network (None: not pinned)}."""
     result = {}
-    for name, obj in docker_cli.inspect(run, names, docker=docker).items():
+    for name, obj in docker_cli.inspect(docker, names).items():
         endpoint = ((obj.get('NetworkSettings') or {}).get('Networks') or {}).get(network) or {}
         result[name] = ((endpoint.get('IPAMConfig') or {}).get('IPv4Address')) or None
     return result
 
 
-def create_argv(net, ip_range, docker='docker'):
-    return [docker, 'network', 'create', '--driver', 'bridge', '--subnet', net['subnet'], '--gateway', net['gateway'],
+def create_args(net, ip_range):
+    return ['network', 'create', '--driver', 'bridge', '--subnet', net['subnet'], '--gateway', net['gateway'],
             '--ip-range', ip_range, '--label', '%s=%s' % (LABEL, net['name']), net['name']]
 
 
@@ -61,12 +58,12 @@ def plan_creating(net, seen):
     if seen is None:
         return [('create', net['node_range'])]
     if seen['subnet'] != net['subnet']:
-        raise NetworkError('docker network %s has subnet %s, the lab model says %s: delete the network '
+        raise CliError('docker network %s has subnet %s, the lab model says %s: delete the network '
                            '(docker network rm %s) or give the model its subnet' % (net['name'], seen['subnet'], net['subnet'], net['name']))
     if seen['ip_range'] == net['node_range']:
         return []
     if seen['endpoints']:
-        raise NetworkError('docker network %s must be made again for the nodes to be created with fixed addresses, '
+        raise CliError('docker network %s must be made again for the nodes to be created with fixed addresses, '
                            'but containers are attached to it: %s; detach them (docker network disconnect %s NAME)'
                            % (net['name'], ', '.join(sorted(seen['endpoints'])), net['name']))
     return [('remove',), ('create', net['node_range'])]
@@ -75,27 +72,27 @@ def plan_creating(net, seen):
 def plan_pinned(net, seen, nodes, pinned):
     """Steps that pin ``nodes`` (their container names) at the addresses they have now, docker's range set aside.
 
-    ``pinned``: pinned_addresses() of the nodes. Raises NetworkError when a node sits outside the node
+    ``pinned``: pinned_addresses() of the nodes. Raises CliError when a node sits outside the node
     range (it was set up with that address, so moving it would break it) or another container is attached.
     """
     if seen is None:
-        raise NetworkError('docker network %s is gone while its cluster exists; delete the cluster and create it again' % net['name'])
+        raise CliError('docker network %s is gone while its cluster exists; delete the cluster and create it again' % net['name'])
     node_range = ipaddress.ip_network(net['node_range'])
     missing = sorted(set(nodes) - set(seen['endpoints']))
     if missing:
-        raise NetworkError('nodes %s are not on docker network %s' % (', '.join(missing), net['name']))
+        raise CliError('nodes %s are not on docker network %s' % (', '.join(missing), net['name']))
     strangers = sorted(set(seen['endpoints']) - set(nodes))
     outside = sorted('%s (%s)' % (n, seen['endpoints'][n]['address']) for n in nodes
                      if ipaddress.ip_address(seen['endpoints'][n]['address']) not in node_range)
     if seen['ip_range'] == net['ip_range'] and all(pinned.get(n) == seen['endpoints'][n]['address'] for n in nodes):
         return []
     if outside:
-        raise NetworkError('nodes %s have addresses outside the block kept for nodes (%s), and their etcd, API server and '
+        raise CliError('nodes %s have addresses outside the block kept for nodes (%s), and their etcd, API server and '
                            'kubelet were set up with them, so they cannot be moved: this cluster was made before node addresses '
                            'were fixed. Delete it and create it again (playbooks/destroy.yml, then site.yml; or '
                            'kind_cluster_recreate=true)' % (', '.join(outside), net['node_range']))
     if strangers:
-        raise NetworkError('docker network %s must be made again with docker\'s own range (%s) to pin the node addresses, '
+        raise CliError('docker network %s must be made again with docker\'s own range (%s) to pin the node addresses, '
                            'but other containers are attached to it: %s; detach them (docker network disconnect %s NAME)'
                            % (net['name'], net['ip_range'], ', '.join(strangers), net['name']))
     addresses = {n: seen['endpoints'][n]['address'] for n in nodes}
@@ -103,20 +100,18 @@ def plan_pinned(net, seen, nodes, pinned):
             + [('connect', n, addresses[n]) for n in sorted(nodes)])
 
 
-def apply(run, net, steps, docker='docker'):
+def apply(docker, net, steps):
     """Run the steps of plan_creating/plan_pinned, stopping at the first failure (its command in the error)."""
     for step in steps:
         if step[0] == 'create':
-            argv = create_argv(net, step[1], docker=docker)
+            args = create_args(net, step[1])
         elif step[0] == 'remove':
-            argv = [docker, 'network', 'rm', net['name']]
+            args = ['network', 'rm', net['name']]
         elif step[0] == 'disconnect':
-            argv = [docker, 'network', 'disconnect', '--force', net['name'], step[1]]
+            args = ['network', 'disconnect', '--force', net['name'], step[1]]
         else:
-            argv = [docker, 'network', 'connect', '--ip', step[2], net['name'], step[1]]
-        rc, out, err = run(argv)
-        if rc != 0:
-            raise NetworkError('%s failed: %s' % (' '.join(argv[1:4]), (err or out).strip()), cmd=argv, rc=rc, stdout=out, stderr=err)
+            args = ['network', 'connect', '--ip', step[2], net['name'], step[1]]
+        docker.run(args, what=' '.join(args[:3]))
 
 
 def describe(steps):

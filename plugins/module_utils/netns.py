@@ -3,13 +3,12 @@
 """Moving netdevs between the host network namespace and a container's.
 
 Shared by the ``netns_attach`` module and the netns keeper daemon of the ``devices``
-role, which installs this file beside itself: it imports nothing but the standard
-library and never imports Ansible.
+role (which installs it with the module_utils it imports): standard library only, never Ansible.
 
 Model:
 
-* A *runner* is a callable ``run(argv, data=None) -> (rc, stdout, stderr)``
-  (``AnsibleModule.run_command`` in the module, ``subprocess.run`` in the keeper).
+* ``ip`` and ``nsenter`` are :class:`cli.Cli` tools, run through the module's ``run_command``
+  in the module and through ``subprocess`` in the keeper.
 * The host namespace is the one this process runs in (the module and the keeper run on the
   host; PID 1 may not be readable, e.g. under a sandbox); other processes refer to it by our
   PID (``ip link set dev X netns <our pid>``). A container's namespace is reached through
@@ -24,20 +23,13 @@ Model:
 import os
 import re
 
-try:
-    from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import (
-        Sysfs,
-        is_pci_address,
-        normalize_pci_address,
-    )
-    from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli_error import CliError
-except ImportError:  # the keeper daemon, with sysfs.py and cli_error.py installed beside it
-    from sysfs import Sysfs, is_pci_address, normalize_pci_address  # pylint: disable=import-error
-    from cli_error import CliError  # pylint: disable=import-error
-
-
-class NetnsError(CliError):
-    """A failure with the command that caused it, for fail_json and for logs."""
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli, CliError
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import (
+    Sysfs,
+    default_route_interfaces,
+    is_pci_address,
+    normalize_pci_address,
+)
 
 
 class Tools:
@@ -50,11 +42,11 @@ class Tools:
     ``/proc`` under ``procfs_root``) works too.
     """
 
-    def __init__(self, run, ip_path='ip', nsenter_path='nsenter', procfs_root='/', sysfs_root='/'):
-        """``procfs_root``/``sysfs_root``: the root under which ``proc/`` and ``sys/`` are (``/`` on a host)."""
-        self.run = run
-        self.ip = ip_path
-        self.nsenter = nsenter_path
+    def __init__(self, module=None, ip_path='ip', nsenter_path='nsenter', procfs_root='/', sysfs_root='/', timeout=None):
+        """``module``: the AnsibleModule to run ``ip`` through (None: subprocess, each command given ``timeout`` seconds);
+        ``procfs_root``/``sysfs_root``: the root under which ``proc/`` and ``sys/`` are (``/`` on a host)."""
+        self.ip = Cli('ip', ip_path, option='ip_path', module=module, timeout=timeout)
+        self.nsenter = Cli('nsenter', nsenter_path, option='nsenter_path', module=module, timeout=timeout)
         self.procfs_root = procfs_root or '/'
         self.sysfs_root = sysfs_root or '/'
         # our own namespace, named so that a process in another netns (nsenter'd ip) reaches it
@@ -71,41 +63,26 @@ class Tools:
             return False
         return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
-    def ip_argv(self, pid, args):
-        """argv running ``ip args`` in the namespace of ``pid`` (None: the host's, no nsenter)."""
+    def run_ip(self, pid, args, what, input=None):  # pylint: disable=redefined-builtin
+        """Run ``ip args`` in the namespace of ``pid`` (None: the host's, no nsenter)."""
         if pid is None:
-            return [self.ip] + list(args)
-        return [self.nsenter, f'--net={self.netns_file(pid)}', self.ip] + list(args)
-
-    def _run(self, argv, data=None, what=''):
-        rc, out, err = self.run(argv, data=data)
-        if rc != 0:
-            raise NetnsError('{} failed: {}'.format(what or ' '.join(argv), (err or out or '').strip()),
-                             cmd=argv, rc=rc, stdout=out, stderr=err)
-        return out
+            return self.ip.run(args, input=input, what=what)
+        return self.nsenter.run([f'--net={self.netns_file(pid)}', self.ip.binary] + list(args), input=input, what=what)
 
     def links(self, pid=None):
         """The links of the namespace of ``pid`` (None: the host) as normalized dicts (see ``normalize_links``)."""
         if pid is not None and not os.path.exists(self.netns_file(pid)):
-            raise NetnsError(f'process {pid} does not exist: no network namespace at {self.netns_file(pid)}')
-        argv = self.ip_argv(pid, ['-details', '-json', 'addr', 'show'])
-        out = self._run(argv, what='reading the links of the %s netns' % ('host' if pid is None else f'PID {pid}'))
-        return normalize_links(parse_json(out, argv))
+            raise CliError(f'process {pid} does not exist: no network namespace at {self.netns_file(pid)}')
+        result = self.run_ip(pid, ['-details', '-json', 'addr', 'show'],
+                             'reading the links of the %s netns' % ('host' if pid is None else f'PID {pid}'))
+        return normalize_links(result.json() or [])
 
     def batch(self, pid, lines):
         """Run ``ip`` commands (without the leading ``ip``) in the namespace of ``pid`` (None: host), in one process."""
         if not lines:
             return
-        argv = self.ip_argv(pid, ['-batch', '-'])
-        self._run(argv, data='\n'.join(lines) + '\n', what='ip -batch in the %s netns' % ('host' if pid is None else f'PID {pid}'))
-
-
-def parse_json(text, argv=None):
-    import json
-    try:
-        return json.loads(text or '[]')
-    except ValueError as exc:
-        raise NetnsError('could not parse the JSON output of {}: {}'.format(' '.join(argv or []), exc), cmd=argv, stdout=text) from exc
+        self.run_ip(pid, ['-batch', '-'], 'ip -batch in the %s netns' % ('host' if pid is None else f'PID {pid}'),
+                    input='\n'.join(lines) + '\n')
 
 
 def normalize_links(raw):
@@ -128,35 +105,6 @@ def normalize_links(raw):
             'addresses': addrs,
         })
     return links
-
-
-def default_route_interfaces(procfs_root='/', pid=None):
-    """Interfaces carrying an IPv4 or IPv6 default route in the namespace of ``pid``.
-
-    ``proc/<pid>/net/route`` and ``ipv6_route`` under ``procfs_root``; without ``pid``, ``proc/net``
-    (the reader's namespace: the host, for the module and the keeper). Same rules as
-    ``sysfs.default_route_interfaces``, which only knows the reader's namespace.
-    """
-    base = os.path.join(procfs_root or '/', 'proc', str(pid) if pid else '', 'net')
-    found = set()
-    try:
-        with open(os.path.join(base, 'route')) as f:
-            for line in f.read().splitlines()[1:]:
-                cols = line.split()
-                if len(cols) >= 8 and int(cols[1], 16) == 0 and int(cols[7], 16) == 0 and not int(cols[3], 16) & 0x0200:
-                    found.add(cols[0])
-    except (OSError, ValueError):
-        pass
-    try:
-        with open(os.path.join(base, 'ipv6_route')) as f:
-            for line in f:
-                cols = line.split()
-                if len(cols) >= 10 and int(cols[0], 16) == 0 and int(cols[1], 16) == 0 and not int(cols[8], 16) & 0x0200 \
-                        and cols[9] != 'lo':
-                    found.add(cols[9])
-    except (OSError, ValueError):
-        pass
-    return found
 
 
 class Selection:
@@ -264,13 +212,13 @@ def resolve(sel, host_links, ns_links, sysfs_root='/'):
                 add('target', ns_name[sel.rename.get(sel.pf, sel.pf)], ident=sel.pf)
             return wanted, missing
         if not pf_pci:
-            raise NetnsError(f'PF {sel.pf} was not found: it is neither a PCI address nor a PCI netdev of the host '
+            raise CliError(f'PF {sel.pf} was not found: it is neither a PCI address nor a PCI netdev of the host '
                              'or of the container; check lab_model nics[].pf')
         if sel.include_pf:
             find_pci(pf_pci, True, ident=None if is_pci_address(sel.pf) else sel.pf)
         vfs = [vf['pci_address'] for vf in sysfs.vfs(pf_pci)]
         if not vfs and not sel.include_pf:
-            raise NetnsError(f'PF {sel.pf} ({pf_pci}) has no VFs ({sysfs.pci_dir(pf_pci)}/virtfn*): create them first (sriov_numvfs)')
+            raise CliError(f'PF {sel.pf} ({pf_pci}) has no VFs ({sysfs.pci_dir(pf_pci)}/virtfn*): create them first (sriov_numvfs)')
         for vf in vfs:
             find_pci(vf, False)
     return wanted, missing
@@ -279,7 +227,7 @@ def resolve(sel, host_links, ns_links, sysfs_root='/'):
 def plan(sel, wanted, target_ref, state, host_links, ns_links, host_default=(), ns_default=(), host_ref='/proc/1/ns/net'):
     """The ``ip -batch`` lines for the host and the target namespace, and a per-device report.
 
-    Raises NetnsError for requests that must not run: a default-route interface, a name clash.
+    Raises CliError for requests that must not run: a default-route interface, a name clash.
     """
     host_lines, ns_lines, devices = [], [], []
     host_names = {link['ifname'] for link in host_links}
@@ -294,10 +242,10 @@ def plan(sel, wanted, target_ref, state, host_links, ns_links, host_default=(), 
             continue
         name = link['ifname']
         if item['where'] == 'host' and name in host_default:
-            raise NetnsError(f'{name} carries the default route of the host: moving it would cut the host off; '
+            raise CliError(f'{name} carries the default route of the host: moving it would cut the host off; '
                              'remove it from the selection')
         if item['where'] == 'target' and name in ns_default:
-            raise NetnsError(f'{name} carries the default route inside the container: it is not a lab device; '
+            raise CliError(f'{name} carries the default route inside the container: it is not a lab device; '
                              'narrow the selection')
         original = inverse_rename.get(name, name)
         final = sel.lookup(sel.rename, original, item['pci']) or original
@@ -305,7 +253,7 @@ def plan(sel, wanted, target_ref, state, host_links, ns_links, host_default=(), 
             addrs = sel.lookup(sel.addresses, original, final, item['pci']) or []
             if item['where'] == 'host':
                 if final in ns_names:
-                    raise NetnsError(f'the container already has a netdev named {final}: give {name} another name with rename')
+                    raise CliError(f'the container already has a netdev named {final}: give {name} another name with rename')
                 host_lines.append('link set dev {} netns {}{}'.format(name, target_ref, f' name {final}' if final != name else ''))
                 report['actions'].append('move' + (f' as {final}' if final != name else ''))
                 ns_names.add(final)
@@ -314,7 +262,7 @@ def plan(sel, wanted, target_ref, state, host_links, ns_links, host_default=(), 
                 have, up = link['addresses'], link['up']
                 if final != name:
                     if final in ns_names:
-                        raise NetnsError(f'cannot rename {name} to {final} in the container: the name is taken')
+                        raise CliError(f'cannot rename {name} to {final} in the container: the name is taken')
                     ns_lines += [f'link set dev {name} down', f'link set dev {name} name {final}']
                     report['actions'].append(f'rename to {final}')
                     up = False
@@ -330,7 +278,7 @@ def plan(sel, wanted, target_ref, state, host_links, ns_links, host_default=(), 
             if item['where'] == 'target':
                 back = original
                 if back in host_names:
-                    raise NetnsError(f'the host already has a netdev named {back}: cannot return {name} from the container')
+                    raise CliError(f'the host already has a netdev named {back}: cannot return {name} from the container')
                 ns_lines.append('link set dev {} netns {}{}'.format(name, host_ref, f' name {back}' if back != name else ''))
                 report['actions'].append('return to host' + (f' as {back}' if back != name else ''))
                 host_names.add(back)
@@ -352,15 +300,15 @@ def apply(tools, pid, host_lines, ns_lines, state):
 def ensure(tools, sel, pid, state='present', check_mode=False):
     """Read, plan and (unless check_mode) apply. Returns (changed, devices, missing)."""
     if sel.is_empty():
-        raise NetnsError('nothing selected: give names, regex, pf or pci_addresses')
+        raise CliError('nothing selected: give names, regex, pf or pci_addresses')
     if tools.is_host_netns(pid):
-        raise NetnsError(f'PID {pid} shares the network namespace of the host (a --network host container?): '
+        raise CliError(f'PID {pid} shares the network namespace of the host (a --network host container?): '
                          'nothing can be attached to it')
     host_links = tools.links(None)
     ns_links = tools.links(pid)
     wanted, missing = resolve(sel, host_links, ns_links, tools.sysfs_root)
     if missing and not sel.allow_missing:
-        raise NetnsError('not found in the host nor in the netns of PID {}: {}'.format(pid, ', '.join(missing)))
+        raise CliError('not found in the host nor in the netns of PID {}: {}'.format(pid, ', '.join(missing)))
     host_default = default_route_interfaces(tools.procfs_root)
     ns_default = default_route_interfaces(tools.procfs_root, pid)
     host_lines, ns_lines, devices = plan(sel, wanted, tools.netns_file(pid), state, host_links, ns_links, host_default, ns_default, tools.host_ref)

@@ -4,13 +4,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils.buildah import (
-    CliError,
-    last_error_line,
-)
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import last_error_line
 
 # skopeo's words for "there is no such image/tag" (distribution, Harbor, archives)
 _NOT_FOUND = re.compile(r'manifest unknown|name unknown|not found|no such file|repository name not known|does not exist', re.IGNORECASE)
@@ -30,22 +26,19 @@ def skopeo_inspect(skopeo, transport_ref, tls_verify=True, cert_dir=None, authfi
     """``skopeo inspect`` of ``docker://...``, ``docker-archive:...`` or ``oci-archive:...``.
 
     Returns the parsed JSON, or ``None`` when the image does not exist. Any other failure
-    (TLS, authentication, network) raises ``CliError`` with skopeo's own message.
+    (TLS, authentication, network) raises ``CliError`` with skopeo's own message. ``skopeo``: a cli.Cli.
     """
     args = ['inspect', '--no-tags'] if transport_ref.startswith('docker://') else ['inspect']
     if transport_ref.startswith('docker://'):
         args += tls_args(tls_verify, cert_dir, authfile)
     args.append(transport_ref)
-    rc, out, err = skopeo.run(args, check=False)
-    if rc != 0:
-        if _NOT_FOUND.search(err or ''):
+    result = skopeo.run(args, check=False)
+    if result.rc != 0:
+        if _NOT_FOUND.search(result.stderr):
             return None
-        raise CliError(f'cannot read {what} {transport_ref}: {last_error_line(err, out)}{tls_hint(err, cert_dir)}',
-                       cmd=[skopeo.binary] + args, rc=rc, stdout=out, stderr=err)
-    try:
-        return json.loads(out)
-    except ValueError as exc:
-        raise CliError(f'skopeo inspect printed output that is not JSON ({exc})', cmd=[skopeo.binary] + args, rc=rc, stdout=out, stderr=err) from exc
+        raise result.error(f'cannot read {what} {transport_ref}: {last_error_line(result.stderr, result.stdout)}'
+                           f'{tls_hint(result.stderr, cert_dir)}')
+    return result.json()
 
 
 def tls_hint(stderr, cert_dir=None):

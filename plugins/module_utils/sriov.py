@@ -2,8 +2,8 @@
 # Apache License 2.0 (see LICENSE)
 """Set a PF's VF count the way the kernel wants it, and wait until the VFs are there.
 
-Standard library only and no import of this collection: the sriov_vfs module and the lab's boot-time
-restore (roles/accelerators/files/okl_lab_restore.py, which installs this file beside sysfs.py) share it.
+Standard library only: the sriov_vfs module and the lab's boot-time restore
+(roles/accelerators/files/okl_lab_restore.py, installed with this file by the accelerators role) share it.
 ``sysfs`` is a :class:`sysfs.Sysfs`.
 """
 

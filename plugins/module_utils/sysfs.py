@@ -333,33 +333,31 @@ class Sysfs:
         return _listdir(self.path('module', name, 'holders'))
 
 
-def default_route_interfaces(procfs_root='/'):
-    """Interfaces that carry an IPv4 or IPv6 default route (from /proc/net)."""
-    base = os.path.join(procfs_root or '/', 'proc', 'net')
-    result = set()
-    text = _read(os.path.join(base, 'route'), '')
-    for line in text.splitlines()[1:]:
+def _routes(procfs_root='/', pid=None):
+    """(interface, ipaddress network, flags) of every IPv4 and IPv6 route in ``proc[/<pid>]/net`` under ``procfs_root``."""
+    base = os.path.join(procfs_root or '/', 'proc', str(pid) if pid else '', 'net')
+    for line in _read(os.path.join(base, 'route'), '').splitlines()[1:]:
         fields = line.split()
-        if len(fields) < 8:
-            continue
-        iface, destination, flags, mask = fields[0], fields[1], fields[3], fields[7]
         try:
-            if int(destination, 16) == 0 and int(mask, 16) == 0 and not int(flags, 16) & RTF_REJECT:
-                result.add(iface)
-        except ValueError:
+            iface, destination, flags, mask = fields[0], int(fields[1], 16), int(fields[3], 16), int(fields[7], 16)
+            # the kernel writes both in host (little-endian) order
+            address = ipaddress.IPv4Address(int.from_bytes(destination.to_bytes(4, 'little'), 'big'))
+            yield iface, ipaddress.ip_network('%s/%d' % (address, bin(mask).count('1')), strict=False), flags
+        except (IndexError, ValueError, OverflowError):
             continue
-    text = _read(os.path.join(base, 'ipv6_route'), '')
-    for line in text.splitlines():
+    for line in _read(os.path.join(base, 'ipv6_route'), '').splitlines():
         fields = line.split()
-        if len(fields) < 10:
-            continue
-        destination, prefix_len, flags, iface = fields[0], fields[1], fields[8], fields[9]
         try:
-            if int(destination, 16) == 0 and int(prefix_len, 16) == 0 and not int(flags, 16) & RTF_REJECT and iface != 'lo':
-                result.add(iface)
-        except ValueError:
+            destination, prefix_len, flags, iface = int(fields[0], 16), int(fields[1], 16), int(fields[8], 16), fields[9]
+            yield iface, ipaddress.ip_network('%s/%d' % (ipaddress.IPv6Address(destination), prefix_len), strict=False), flags
+        except (IndexError, ValueError):
             continue
-    return result
+
+
+def default_route_interfaces(procfs_root='/', pid=None):
+    """Interfaces that carry an IPv4 or IPv6 default route, in the namespace of ``pid`` (None: the reader's, from /proc/net)."""
+    return {iface for iface, net, flags in _routes(procfs_root, pid)
+            if net.prefixlen == 0 and not flags & RTF_REJECT and (net.version == 4 or iface != 'lo')}
 
 
 def host_routes(procfs_root='/'):
@@ -367,27 +365,9 @@ def host_routes(procfs_root='/'):
 
     Docker's bridges are there too (docker0 172.17.0.0/16, br-<network id> for user networks).
     """
-    base = os.path.join(procfs_root or '/', 'proc', 'net')
-    result = []
-    for line in _read(os.path.join(base, 'route'), '').splitlines()[1:]:
-        fields = line.split()
-        try:
-            iface, destination, mask = fields[0], int(fields[1], 16), int(fields[7], 16)
-            if mask:  # the kernel writes both in host (little-endian) order
-                address = ipaddress.IPv4Address(int.from_bytes(destination.to_bytes(4, 'little'), 'big'))
-                result.append((iface, ipaddress.ip_network('%s/%d' % (address, bin(mask).count('1')), strict=False)))
-        except (IndexError, ValueError):
-            continue
-    for line in _read(os.path.join(base, 'ipv6_route'), '').splitlines():
-        fields = line.split()
-        try:
-            destination, prefix_len, iface = fields[0], int(fields[1], 16), fields[9]
-            address = ipaddress.IPv6Address(int(destination, 16))
-            if prefix_len and iface != 'lo' and not (address.is_link_local or address.is_multicast):
-                result.append((iface, ipaddress.ip_network('%s/%d' % (address, prefix_len), strict=False)))
-        except (IndexError, ValueError):
-            continue
-    return result
+    return [(iface, net) for iface, net, _flags in _routes(procfs_root)
+            if net.prefixlen and (net.version == 4 or (iface != 'lo' and not (net.network_address.is_link_local
+                                                                               or net.network_address.is_multicast)))]
 
 
 def pci_class_kind(class_id, vendor_id, device_id):

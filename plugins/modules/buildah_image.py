@@ -368,16 +368,18 @@ import tempfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.buildah import (
     INPUT_DIGEST_LABEL,
-    CliError,
-    CliTool,
     base_images,
     docker_reference,
     find_containerfile,
     input_digest,
     labels_of_inspect,
-    last_error_line,
     normalize_reference,
     registry_of,
+)
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import (
+    Cli,
+    CliError,
+    last_error_line,
     tail,
 )
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.registry import (
@@ -411,7 +413,7 @@ class Tools:
         env = {}
         if params['registries_conf']:
             env['CONTAINERS_REGISTRIES_CONF'] = params['registries_conf']
-        self.buildah = CliTool(module, 'buildah', params['buildah_path'], env=env)
+        self.buildah = Cli('buildah', params['buildah_path'], option='buildah_path', module=module, env=env)
         self.buildah.require_version(MIN_BUILDAH)
         self._skopeo = None
         self.base_images = {docker_reference(ref): source for ref, source in (params['base_images'] or {}).items()}
@@ -433,7 +435,7 @@ class Tools:
         path = source.split(':', 1)[1]
         if not os.path.isfile(path):
             raise CliError(f'base_images: {source}: no such file')
-        _rc, out, _err = self.skopeo.run(['inspect', '--raw', source], msg=f'reading base image {source}')
+        _rc, out, _err = self.skopeo.run(['inspect', '--raw', source], what=f'reading base image {source}')
         try:
             digest = (json.loads(out).get('config') or {}).get('digest', '')
         except (ValueError, AttributeError):
@@ -455,15 +457,15 @@ class Tools:
         if check:
             return '', True
         if not source.startswith('containers-storage:'):
-            self.buildah.run(['pull', source], msg=f'importing base image {ref} from {source}')
-        self.buildah.run(['tag', wanted, ref], msg=f'tagging base image {wanted[:12]} as {ref}')
+            self.buildah.run(['pull', source], what=f'importing base image {ref} from {source}')
+        self.buildah.run(['tag', wanted, ref], what=f'tagging base image {wanted[:12]} as {ref}')
         self.bases_done[ref] = wanted
         return wanted, True
 
     @property
     def skopeo(self):
         if self._skopeo is None:
-            self._skopeo = CliTool(self.module, 'skopeo', self.params['skopeo_path'])
+            self._skopeo = Cli('skopeo', self.params['skopeo_path'], option='skopeo_path', module=self.module)
             self._skopeo.require_version(MIN_SKOPEO)
         return self._skopeo
 
@@ -489,17 +491,13 @@ class BuildahImage:
 
     # -- reading local state ---------------------------------------------------------------
     def local_inspect(self, ref):
-        rc, out, err = self.buildah.run(['inspect', '--type', 'image', ref], check=False)
-        if rc != 0:
+        result = self.buildah.run(['inspect', '--type', 'image', ref], check=False)
+        if result.rc != 0:
+            err = result.stderr
             if 'image not known' in err or 'not found' in err.lower() or 'unknown' in err.lower():
                 return None
-            raise CliError(f'buildah inspect {ref} failed', cmd=[self.buildah.binary, 'inspect', '--type', 'image', ref],
-                           rc=rc, stdout=out, stderr=err)
-        try:
-            return json.loads(out)
-        except ValueError as exc:
-            raise CliError(f'buildah inspect printed output that is not JSON ({exc})', cmd=[self.buildah.binary, 'inspect', ref],
-                           rc=rc, stdout=out, stderr=err) from exc
+            raise result.error(f'buildah inspect {ref} failed')
+        return result.json()
 
     def images_with_digest(self, digest):
         """Local images labelled with this input digest: list of {id, names, digest}."""
@@ -550,14 +548,14 @@ class BuildahImage:
         fd, iidfile = tempfile.mkstemp(prefix='buildah-iid-')
         os.close(fd)
         cmd += ['--iidfile', iidfile, context]
-        self.result['cmd'] = [self.buildah.binary] + cmd
+        self.result['cmd'] = self.buildah.argv(cmd)
         try:
-            rc, out, err = self.buildah.run(cmd, check=False)
+            result = self.buildah.run(cmd, check=False)
+            rc, out, err = result
             if rc != 0:
                 # a RUN step's own failure (its downloads, its compiler) is not about the registry
                 hint = '' if 'while running runtime' in err else tls_hint(err, p['cert_dir'])
-                raise CliError('building {} failed: {}{}'.format(self.name, _build_error(err, out), hint),
-                               cmd=[self.buildah.binary] + cmd, rc=rc, stdout=out, stderr=err)
+                raise result.error('building {} failed: {}{}'.format(self.name, _build_error(err, out), hint))
             with open(iidfile) as handle:
                 image_id = handle.read().strip()
         finally:
@@ -570,10 +568,10 @@ class BuildahImage:
         os.close(fd)
         try:
             cmd = ['push'] + self.registry_args() + ['--digestfile', digestfile, self.name, 'docker://' + self.name]
-            rc, out, err = self.buildah.run(cmd, check=False)
+            result = self.buildah.run(cmd, check=False)
+            rc, out, err = result
             if rc != 0:
-                raise CliError('pushing {} failed: {}{}'.format(self.name, _build_error(err, out), tls_hint(err, self.params['cert_dir'])),
-                               cmd=[self.buildah.binary] + cmd, rc=rc, stdout=out, stderr=err)
+                raise result.error('pushing {} failed: {}{}'.format(self.name, _build_error(err, out), tls_hint(err, self.params['cert_dir'])))
             with open(digestfile) as handle:
                 return handle.read().strip()
         finally:
@@ -581,10 +579,10 @@ class BuildahImage:
 
     def pull(self):
         cmd = ['pull'] + self.registry_args() + ['docker://' + self.name]
-        rc, out, err = self.buildah.run(cmd, check=False)
+        result = self.buildah.run(cmd, check=False)
+        rc, out, err = result
         if rc != 0:
-            raise CliError('pulling {} failed: {}{}'.format(self.name, _build_error(err, out), tls_hint(err, self.params['cert_dir'])),
-                           cmd=[self.buildah.binary] + cmd, rc=rc, stdout=out, stderr=err)
+            raise result.error('pulling {} failed: {}{}'.format(self.name, _build_error(err, out), tls_hint(err, self.params['cert_dir'])))
         return out.strip().splitlines()[-1] if out.strip() else ''
 
     def export(self, fmt, path):
@@ -599,7 +597,7 @@ class BuildahImage:
             dest += ':' + self.name
         cmd = ['push', self.name, dest]
         try:
-            self.buildah.run(cmd, msg=f'exporting {self.name} to {path} failed')
+            self.buildah.run(cmd, what=f'exporting {self.name} to {path}')
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
@@ -676,14 +674,14 @@ class BuildahImage:
             if missing:
                 self.record('tagged')
                 if not self.check:
-                    self.buildah.run(['tag', image_id] + missing, msg=f'tagging {image_id}')
+                    self.buildah.run(['tag', image_id] + missing, what=f'tagging {image_id}')
         elif remote_ok:
             self.record('pulled')
             if not self.check:
                 image_id = self.pull()
                 missing = self.extra_tags
                 if missing:
-                    self.buildah.run(['tag', self.name] + missing, msg=f'tagging {self.name}')
+                    self.buildah.run(['tag', self.name] + missing, what=f'tagging {self.name}')
         else:
             self.record('built')
             if not self.check:
@@ -771,7 +769,7 @@ class BuildahImage:
                 if 'removed' not in self.actions:
                     self.record('removed')
                 if not self.check:
-                    self.buildah.run(['rmi', ref], msg=f'removing {ref}')
+                    self.buildah.run(['rmi', ref], what=f'removing {ref}')
         archive = self.params['archive']
         if archive:
             self.result['archive'] = {'path': archive['path'], 'format': archive['format']}

@@ -116,6 +116,7 @@ holders:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli, CliError
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kmod import (
     device_users,
     module_states,
@@ -125,13 +126,13 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs impor
 
 
 def _modprobe(module, modprobe, args, name, sysfs, want_loaded):
-    cmd = [modprobe] + args + [name]
-    rc, out, err = module.run_command(cmd)
-    if rc != 0:
-        module.fail_json(msg=f"{' '.join(cmd)} failed (rc {rc}): {err.strip() or out.strip()}", cmd=cmd, rc=rc, stdout=out, stderr=err)
+    try:
+        rc, out, err = modprobe.run(args + [name], what=' '.join(['modprobe'] + args + [name]))
+    except CliError as exc:
+        module.fail_json(**exc.as_dict())
     if sysfs.module_loaded(name) != want_loaded:
-        module.fail_json(msg=f"{' '.join(cmd)} returned 0 but module {name} is {'still' if not want_loaded else 'not'} "
-                             f"present under {sysfs.path('module')}", cmd=cmd, rc=rc, stdout=out, stderr=err)
+        module.fail_json(msg=f"{' '.join(['modprobe'] + args + [name])} returned 0 but module {name} is {'still' if not want_loaded else 'not'} "
+                             f"present under {sysfs.path('module')}", cmd=modprobe.argv(args + [name]), rc=rc, stdout=out, stderr=err)
 
 
 def main():
@@ -183,7 +184,7 @@ def main():
     if not todo or module.check_mode:
         module.exit_json(**result)
 
-    modprobe = params['modprobe_path'] or module.get_bin_path('modprobe', required=True, opt_dirs=['/usr/sbin', '/sbin'])
+    modprobe = Cli('modprobe', params['modprobe_path'], option='modprobe_path', module=module)
     for name in todo:
         if params['state'] == 'absent':
             if sysfs.module_loaded(name):  # modprobe -r of a dependent may have taken it already

@@ -172,19 +172,19 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli, lab_network
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import CliError
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import (
     kind_config as kc,
 )
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kind import (
     FINGERPRINT_PATH,
     Kind,
-    KindError,
 )
 
 
-def read_stored(run, docker, container):
+def read_stored(docker, container):
     """The {fingerprint, config} written into the control plane at creation, or None."""
-    rc, out, _err = run(docker_cli.exec_argv(container, ['cat', FINGERPRINT_PATH], docker=docker))
+    rc, out, _err = docker.run(docker_cli.exec_args(container, ['cat', FINGERPRINT_PATH]), check=False)
     if rc != 0:
         return None
     try:
@@ -194,33 +194,33 @@ def read_stored(run, docker, container):
     return data if isinstance(data, dict) and 'fingerprint' in data else None
 
 
-def node_summaries(run, kind, docker, name):
+def node_summaries(kind, docker, name):
     names = kind.nodes(name)
-    objs = docker_cli.inspect(run, names, docker=docker)
+    objs = docker_cli.inspect(docker, names)
     return sorted((docker_cli.container_summary(objs[n]) for n in names if n in objs), key=lambda s: s['name'])
 
 
-def pin_node_addresses(module, run, kind, docker, name, network, result):
+def pin_node_addresses(module, kind, docker, name, network, result):
     """Fix every node's address on the lab network (lab_network.plan_pinned), then wait for the API server."""
     nodes = kind.nodes(name)
-    seen = lab_network.observe(run, network['name'], docker=docker)
-    steps = lab_network.plan_pinned(network, seen, nodes, lab_network.pinned_addresses(run, nodes, network['name'], docker=docker))
+    seen = lab_network.observe(docker, network['name'])
+    steps = lab_network.plan_pinned(network, seen, nodes, lab_network.pinned_addresses(docker, nodes, network['name']))
     result['node_addresses'] = {n: seen['endpoints'][n]['address'] for n in nodes if n in (seen or {}).get('endpoints', {})}
     result['actions'] += lab_network.describe(steps)
     if not steps or module.check_mode:
         return
-    lab_network.apply(run, network, steps, docker=docker)
+    lab_network.apply(docker, network, steps)
     # The control plane was off the network for a moment: the API server answers again before anyone asks it.
     readyz = ['kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', 'get', '--raw=/readyz', '--request-timeout=5s']
-    argv = docker_cli.exec_argv(name + '-control-plane', readyz, docker=docker)
     deadline = time.monotonic() + module.params['api_wait_seconds']
     while True:
-        rc, out, err = run(argv)
-        if rc == 0:
+        answer = docker.run(docker_cli.exec_args(name + '-control-plane', readyz), check=False)
+        if answer.rc == 0:
             return
         if time.monotonic() > deadline:
             module.fail_json(msg='node addresses were pinned, but the API server of {} did not answer /readyz within {}s: {}'.format(
-                name, module.params['api_wait_seconds'], (err or out).strip()), cmd=argv, rc=rc, actions=result['actions'])
+                name, module.params['api_wait_seconds'], (answer.stderr or answer.stdout).strip()), cmd=answer.argv, rc=answer.rc,
+                actions=result['actions'])
         time.sleep(1)
 
 
@@ -252,14 +252,8 @@ def main():
     if password:  # not needed here; hidden in case a caller passes the whole registry
         module.no_log_values.add(password)
 
-    def run(argv, data=None, environ_update=None):
-        return module.run_command(argv, data=data, environ_update=environ_update or {})
-
-    binary = p['kind_path'] if os.sep in p['kind_path'] else module.get_bin_path(p['kind_path'])
-    if not binary or not os.access(binary, os.X_OK):
-        module.fail_json(msg='kind binary {!r} not found: install kind (the host role does) or set kind_path'.format(p['kind_path']))
-    docker = p['docker_path']
-    kind = Kind(run, binary)
+    docker = docker_cli.docker(p['docker_path'], module)
+    kind = Kind(p['kind_path'], module)
     result = {'changed': False, 'actions': [], 'nodes': [], 'kubeconfig': p['kubeconfig']}
     try:
         kind.version()
@@ -296,7 +290,7 @@ def main():
         result['fingerprint'] = wanted
         stored = None
         if exists:
-            stored = read_stored(run, docker, name + '-control-plane')
+            stored = read_stored(docker, name + '-control-plane')
         before = stored['config'] if stored else None
         if module._diff:
             result['diff'] = {'before': kc.pretty(before) if before is not None else ('' if not exists else f'cluster {name} (config unknown)\n'),
@@ -318,10 +312,10 @@ def main():
             module.fail_json(msg='docker_network {!r} is not the lab cluster\'s network {!r}'.format(p['docker_network'], network['name']))
         if not exists:
             if network:
-                steps = lab_network.plan_creating(network, lab_network.observe(run, network['name'], docker=docker))
+                steps = lab_network.plan_creating(network, lab_network.observe(docker, network['name']))
                 result['actions'] += lab_network.describe(steps)
                 if not module.check_mode:
-                    lab_network.apply(run, network, steps, docker=docker)
+                    lab_network.apply(docker, network, steps)
             result['actions'].append('create')
             if not module.check_mode:
                 config_path = os.path.join(tmpdir, 'kind-config.json')
@@ -329,17 +323,14 @@ def main():
                     f.write(kc.pretty(config))
                 kind.create(name, config_path, scratch_kubeconfig, wait=p['wait'], network=network['name'] if network else p['docker_network'])
                 record = json.dumps({'fingerprint': wanted, 'config': config}, sort_keys=True)
-                argv = docker_cli.exec_argv(name + '-control-plane', ['tee', FINGERPRINT_PATH], docker=docker, interactive=True)
-                rc, out, err = run(argv, data=record)
-                if rc != 0:
-                    module.fail_json(msg=f'cluster created, but its fingerprint could not be stored: {err.strip()}',
-                                     cmd=argv, rc=rc, stdout=out, stderr=err)
+                docker.run(docker_cli.exec_args(name + '-control-plane', ['tee', FINGERPRINT_PATH], interactive=True),
+                           input=record, what='cluster created, but storing its fingerprint')
 
         created_in_check = module.check_mode and 'create' in result['actions']
         if network and created_in_check:
             result['actions'].append('pin node addresses')
         elif network:
-            pin_node_addresses(module, run, kind, docker, name, network, result)
+            pin_node_addresses(module, kind, docker, name, network, result)
 
         if p['kubeconfig'] and not created_in_check:
             text = kind.kubeconfig(name)
@@ -359,14 +350,12 @@ def main():
         elif p['kubeconfig']:
             result['actions'].append('write kubeconfig')
         if not created_in_check:
-            result['nodes'] = node_summaries(run, kind, docker, name)
+            result['nodes'] = node_summaries(kind, docker, name)
             if network:
-                fixed = lab_network.pinned_addresses(run, [n['name'] for n in result['nodes']], network['name'], docker=docker)
+                fixed = lab_network.pinned_addresses(docker, [n['name'] for n in result['nodes']], network['name'])
                 for node in result['nodes']:
                     node['fixed_address'] = fixed.get(node['name'])
-    except KindError as exc:
-        module.fail_json(**exc.as_dict())
-    except docker_cli.DockerError as exc:  # lab_network.NetworkError too
+    except CliError as exc:  # kind, docker, or a lab network that cannot be brought to shape
         module.fail_json(actions=result['actions'], **exc.as_dict())
     result['changed'] = bool(result['actions'])
     module.exit_json(**result)

@@ -91,10 +91,8 @@ import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kind import (
-    Kind,
-    KindError,
-)
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import CliError
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kind import Kind
 
 IMPORT_PATH = '/kind/openkasugai-image-load.tar'
 
@@ -157,24 +155,15 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    docker = p['docker_path']
-
-    def run(argv, data=None, environ_update=None):
-        return module.run_command(argv, data=data, environ_update=environ_update or {})
-
-    def must(argv, what):
-        rc, out, err = run(argv)
-        if rc != 0:
-            module.fail_json(msg=f'{what} failed: {(err or out).strip()}', cmd=argv, rc=rc, stdout=out, stderr=err)
-        return out
-
-    binary = p['kind_path'] if os.sep in p['kind_path'] else module.get_bin_path(p['kind_path'])
-    if not binary:
-        module.fail_json(msg='kind binary {!r} not found: install kind or set kind_path'.format(p['kind_path']))
+    docker = docker_cli.docker(p['docker_path'], module)
     try:
-        all_nodes = Kind(run, binary).nodes(p['cluster'])
-    except KindError as exc:
+        load(module, docker, Kind(p['kind_path'], module).nodes(p['cluster']))
+    except CliError as exc:
         module.fail_json(**exc.as_dict())
+
+
+def load(module, docker, all_nodes):
+    p = module.params
     if not all_nodes:
         module.fail_json(msg='cluster {} has no nodes: create it first'.format(p['cluster']))
     unknown = sorted(set(p['nodes']) - set(all_nodes))
@@ -184,10 +173,7 @@ def main():
 
     # (source, ref, id): source is the docker image name or the archive path
     wanted = []
-    try:
-        local = docker_cli.inspect(run, p['images'], kind='image', docker=docker)
-    except docker_cli.DockerError as exc:
-        module.fail_json(**exc.as_dict())
+    local = docker_cli.inspect(docker, p['images'], kind='image')
     for ref in p['images']:
         if ref not in local:
             module.fail_json(msg=f'image {ref} is not in the docker daemon: build or pull it first')
@@ -200,8 +186,8 @@ def main():
 
     loads = []
     for node in nodes:
-        have = node_images(must(docker_cli.exec_argv(node, ['crictl', 'images', '-o', 'json'], docker=docker),
-                                f'listing the images of {node}'))
+        have = node_images(docker.run(docker_cli.exec_args(node, ['crictl', 'images', '-o', 'json']),
+                                      what=f'listing the images of {node}').stdout)
         missing_sources = []
         for source, ref, digest in wanted:
             present = have.get(normalize_ref(ref)) == digest
@@ -216,11 +202,11 @@ def main():
                 archive = source
             else:
                 archive = os.path.join(module.tmpdir, 'image.tar')
-                must([docker, 'save', '-o', archive, source], f'docker save {source}')
-            must([docker, 'cp', archive, f'{node}:{IMPORT_PATH}'], f'copying {source} into {node}')
-            must(docker_cli.exec_argv(node, ['ctr', '--namespace', 'k8s.io', 'images', 'import', '--all-platforms',
-                                             '--digests', IMPORT_PATH], docker=docker), f'importing {source} in {node}')
-            must(docker_cli.exec_argv(node, ['rm', '-f', IMPORT_PATH], docker=docker), f'cleaning up in {node}')
+                docker.run(['save', '-o', archive, source], what=f'docker save {source}')
+            docker.run(['cp', archive, f'{node}:{IMPORT_PATH}'], what=f'copying {source} into {node}')
+            docker.run(docker_cli.exec_args(node, ['ctr', '--namespace', 'k8s.io', 'images', 'import', '--all-platforms',
+                                                   '--digests', IMPORT_PATH]), what=f'importing {source} in {node}')
+            docker.run(docker_cli.exec_args(node, ['rm', '-f', IMPORT_PATH]), what=f'cleaning up in {node}')
     module.exit_json(changed=any(item['action'] != 'present' for item in loads), loads=loads)
 
 

@@ -114,17 +114,13 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli, lab_health
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import CliError
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import openkasugai as ok
 
 
-def look(module, since):
-    p = module.params
-    cluster = p['cluster']
-
-    def run(argv, data=None):
-        return module.run_command(argv, data=data)
-
-    containers = docker_cli.inspect(run, [n['name'] for n in cluster['nodes']], docker=p['docker_path'])
+def look(module, docker, since):
+    cluster = module.params['cluster']
+    containers = docker_cli.inspect(docker, [n['name'] for n in cluster['nodes']])
     try:
         api = ok.KubeCustomResources(cluster['kubeconfig'])
         nodes, leases, pods = api.list_nodes(), api.list_node_leases(), api.list_pods()
@@ -154,14 +150,15 @@ def main():
     for key in ('name', 'nodes', 'docker_network', 'kubeconfig'):
         if key not in p['cluster']:
             module.fail_json(msg='cluster has no {!r}: give one cluster of lab_model.clusters'.format(key))
+    docker = docker_cli.docker(p['docker_path'], module)
     start = time.monotonic()
     try:
         while True:
-            result = look(module, p['since'])
+            result = look(module, docker, p['since'])
             if result['whole'] or not p['wait'] or time.monotonic() - start > p['wait_timeout']:
                 break
             time.sleep(p['wait_interval'])
-    except docker_cli.DockerError as exc:
+    except CliError as exc:
         module.fail_json(**exc.as_dict())
     result['seconds'] = round(time.monotonic() - start, 1)
     if p['wait'] and not result['whole']:

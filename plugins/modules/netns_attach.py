@@ -179,12 +179,9 @@ import ipaddress
 import re
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils.docker_cli import (
-    DockerError,
-    container_pid,
-)
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import CliError
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.netns import (
-    NetnsError,
     Selection,
     Tools,
     ensure,
@@ -266,25 +263,19 @@ def main():
     p = module.params
     addresses = validate(module)
 
-    def run(argv, data=None):
-        return module.run_command(argv, data=data, binary_data=False)
-
-    pid = p['pid']
-    if p['container']:
-        try:
-            pid = container_pid(run, p['container'], docker=p['docker_path'])
-        except DockerError as exc:
-            module.fail_json(**exc.as_dict())
-        if not pid:
-            module.fail_json(msg='container {} does not exist or is not running: start it (or create the kind cluster) first'.format(p['container']))
-    tools = Tools(run, ip_path=p['ip_path'], nsenter_path=p['nsenter_path'],
+    tools = Tools(module, ip_path=p['ip_path'], nsenter_path=p['nsenter_path'],
                   procfs_root=p['procfs_root'], sysfs_root=p['sysfs_root'])
     sel = Selection(names=p['names'], regex=p['regex'], pf=p['pf'], include_pf=p['include_pf'],
                     pci_addresses=p['pci_addresses'], addresses=addresses, rename=p['rename'],
                     allow_missing=p['allow_missing'])
+    pid = p['pid']
     try:
+        if p['container']:
+            pid = docker_cli.container_pid(docker_cli.docker(p['docker_path'], module), p['container'])
+            if not pid:
+                module.fail_json(msg='container {} does not exist or is not running: start it (or create the kind cluster) first'.format(p['container']))
         changed, devices, missing = ensure(tools, sel, pid, state=p['state'], check_mode=module.check_mode)
-    except NetnsError as exc:
+    except CliError as exc:
         module.fail_json(**exc.as_dict())
     result = {'changed': changed, 'pid': pid, 'devices': devices, 'missing': missing}
     if module._diff:

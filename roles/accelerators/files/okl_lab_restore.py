@@ -18,39 +18,41 @@ Config (JSON, written by the accelerators role from the lab model)::
      "unload_modules": ["nvidia_drm", "nvidia_modeset", "nvidia_uvm", "nvidia"],
      "vfs": [{"pf": "0000:3b:00.0", "num_vfs": 8}]}
 
-PFs are given by PCI address: a netdev name can change across reboots. sysfs.py and sriov.py are
-installed beside this file by the accelerators role (the same code as the sriov_vfs module's).
+PFs are given by PCI address: a netdev name can change across reboots. The accelerators role installs
+the collection's module_utils this imports (cli, sysfs, sriov: the sriov_vfs module's code;
+roles/accelerators/vars/main.yml) under ``lib/`` beside this file, as the packages
+``ansible_collections.openkasugai.all_in_one.plugins.module_utils``.
 """
 
 import argparse
 import json
 import logging
 import os
-import subprocess
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
 
-import sriov  # noqa: E402  pylint: disable=wrong-import-position
-from sysfs import Sysfs  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import sriov  # noqa: E402
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli, CliError  # noqa: E402
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs  # noqa: E402
 
 LOG = logging.getLogger('okl-lab-restore')
 
 
 def unload(sysfs, modprobe, names):
-    """modprobe -r each loaded module; returns the failures as sentences."""
+    """modprobe -r each loaded module (``modprobe``: a cli.Cli); returns the failures as sentences."""
     failures = []
     for name in names:
         if not sysfs.module_loaded(name):
             continue
         try:
-            proc = subprocess.run([modprobe, '-r', name], capture_output=True, text=True, timeout=120, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            failures.append('modprobe -r {}: {}'.format(name, exc))
+            rc, out, err = modprobe.run(['-r', name], check=False)
+        except CliError as exc:
+            failures.append('modprobe -r {}: {}'.format(name, exc.msg))
             continue
-        if proc.returncode != 0 or sysfs.module_loaded(name):
+        if rc != 0 or sysfs.module_loaded(name):
             failures.append('modprobe -r {} failed (rc {}): {} (holders: {})'.format(
-                name, proc.returncode, (proc.stderr or proc.stdout).strip() or 'still loaded', ', '.join(sysfs.module_holders(name)) or 'none'))
+                name, rc, (err or out).strip() or 'still loaded', ', '.join(sysfs.module_holders(name)) or 'none'))
         else:
             LOG.info('unloaded %s from the host', name)
     return failures
@@ -76,7 +78,8 @@ def main(argv=None):
     with open(args.config, encoding='utf-8') as handle:
         config = json.load(handle)
     sysfs = Sysfs(config.get('sysfs_root', '/'))
-    failures = unload(sysfs, config.get('modprobe', 'modprobe'), config.get('unload_modules', []))
+    modprobe = Cli('modprobe', config.get('modprobe', 'modprobe'), option='"modprobe" in ' + args.config, timeout=120)
+    failures = unload(sysfs, modprobe, config.get('unload_modules', []))
     failures += restore_vfs(sysfs, config.get('vfs', []), float(config.get('timeout', 60)), bool(config.get('wait_for_netdevs', True)))
     for failure in failures:
         LOG.error('%s', failure)

@@ -4,8 +4,9 @@
 
 A physical netdev (PF, VF) returns to the host's namespace when the namespace holding it dies:
 a pod deleted, a node container restarted (new PID, new netns). This daemon puts it back, with
-its addresses, using the same code as the ``netns_attach`` module (netns.py, docker_cli.py, cli_error.py and
-sysfs.py are installed beside this file by the ``devices`` role).
+its addresses, using the same code as the ``netns_attach`` module: the ``devices`` role installs the
+collection's module_utils it imports (cli, docker_cli, netns, sysfs; roles/devices/vars/main.yml) under
+``lib/`` beside this file, as the packages ``ansible_collections.openkasugai.all_in_one.plugins.module_utils``.
 
 How it watches: it polls, every ``interval`` seconds (0.5 by default), the names under
 ``/sys/class/net`` (one directory read) and, for each node, whether the cached PID still has
@@ -34,24 +35,16 @@ import json
 import logging
 import os
 import signal
-import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
 
-import docker_cli
-import netns
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli, netns  # noqa: E402
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import CliError  # noqa: E402
 
 LOG = logging.getLogger('okl-netns-keeper')
-
-
-def run(argv, data=None):
-    try:
-        proc = subprocess.run(argv, input=data, capture_output=True, text=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return 127, '', str(exc)
-    return proc.returncode, proc.stdout, proc.stderr
+TIMEOUT = 60  # seconds any docker or ip command may take
 
 
 class Node:
@@ -83,8 +76,8 @@ class Node:
         if now < self.next_lookup:
             return False
         try:
-            pid = docker_cli.container_pid(run, self.container, docker=self.docker)
-        except docker_cli.DockerError as exc:
+            pid = docker_cli.container_pid(self.docker, self.container)
+        except CliError as exc:
             LOG.warning('%s: %s', self.container, exc.msg)
             pid = None
         ns_id = self._ns_id(pid) if pid else None
@@ -108,7 +101,7 @@ class Node:
         for i, sel in enumerate(self.selections):
             try:
                 changed, devices, _missing = netns.ensure(self.tools, sel, self.pid)
-            except netns.NetnsError as exc:
+            except CliError as exc:
                 if self.last_errors.get(i) != exc.msg:  # once per distinct problem, not every round
                     LOG.error('%s: %s', self.container, exc.msg)
                 self.last_errors[i] = exc.msg
@@ -132,11 +125,12 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format='%(levelname)s %(message)s', stream=sys.stderr)
     with open(args.config) as f:
         config = json.load(f)
-    tools = netns.Tools(run, procfs_root=config.get('procfs_root', '/'), sysfs_root=config.get('sysfs_root', '/'))
+    tools = netns.Tools(procfs_root=config.get('procfs_root', '/'), sysfs_root=config.get('sysfs_root', '/'), timeout=TIMEOUT)
+    docker = docker_cli.docker(config.get('docker', 'docker'), option='"docker" in ' + args.config, timeout=TIMEOUT)
     grouped = {}
     for item in config.get('attachments') or []:
         grouped.setdefault(item['container'], []).append(item)
-    nodes = [Node(name, items, tools, config.get('docker', 'docker')) for name, items in sorted(grouped.items())]
+    nodes = [Node(name, items, tools, docker) for name, items in sorted(grouped.items())]
     interval = float(config.get('interval', 0.5))
     resync = float(config.get('resync', 30))
     class_net = os.path.join('/sys', 'class', 'net')  # our own namespace: the host's

@@ -1,7 +1,7 @@
 # Copyright: OpenKasugai all-in-one maintainers
 # Apache License 2.0 (see LICENSE)
 """The boot unit's program (roles/accelerators/files/okl_lab_restore.py), installed as the role installs it
-(beside sysfs.py and sriov.py) and run as systemd runs it: a process with its config.
+(with the module_utils it imports under lib/: role_program.py) and run as systemd runs it: a process with its config.
 
 Fake: the machine after a reboot (tests/unit/fakesys.py: PFs at 0 VFs, the NVIDIA modules loaded), the
 kernel's SR-IOV reaction (FakeKernel thread) and modprobe (a script editing the fake /sys/module).
@@ -10,7 +10,6 @@ The real boot order (before docker.service, on a systemd host rebooted) is molec
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -18,8 +17,8 @@ import pytest
 
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs
 from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import FakeKernel, FakeSys
+from ansible_collections.openkasugai.all_in_one.tests.unit.roles.role_program import install as install_program
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 FAKE_MODPROBE = '''#!/bin/sh
 echo "$*" >> "{root}/modprobe.log"
 [ "$1" = "-r" ] || exit 3
@@ -36,10 +35,7 @@ def rebooted(tmp_path):
     fake.add_nvidia_modules()
     kernel = FakeKernel(fake.root, netdev_delay=0.2).start()
     install = tmp_path / 'lab-restore'
-    install.mkdir()
-    shutil.copy(os.path.join(REPO, 'roles', 'accelerators', 'files', 'okl_lab_restore.py'), install)
-    for name in ('sysfs.py', 'sriov.py'):
-        shutil.copy(os.path.join(REPO, 'plugins', 'module_utils', name), install)
+    install_program('accelerators', str(install))
     modprobe = tmp_path / 'modprobe'
     modprobe.write_text(FAKE_MODPROBE.format(root=fake.root))
     modprobe.chmod(0o755)
@@ -50,7 +46,8 @@ def rebooted(tmp_path):
 def run(install, tmp_path, config):
     path = tmp_path / 'lab-restore.json'
     path.write_text(json.dumps(config))
-    return subprocess.run([sys.executable, str(install / 'okl_lab_restore.py'), '--config', str(path)],
+    # -I: no PYTHONPATH, no user site; the program finds the collection's code in its own lib/ only
+    return subprocess.run([sys.executable, '-I', str(install / 'okl_lab_restore.py'), '--config', str(path)],
                           capture_output=True, text=True, timeout=60, check=False)
 
 

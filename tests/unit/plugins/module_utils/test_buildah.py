@@ -12,25 +12,6 @@ import pytest
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import buildah as b
 
 
-# -- versions ---------------------------------------------------------------------------------
-@pytest.mark.parametrize(("text", "expected"), [
-    ("1.28.2", (1, 28, 2)),
-    ("buildah version 1.28.2 (image-spec 1.1.0-rc2, runtime-spec 1.0.2-dev)", (1, 28, 2)),
-    ("skopeo version 1.9.3", (1, 9, 3)),
-    ("1.4", (1, 4, 0)),
-])
-def test_parse_version(text, expected):
-    assert b.parse_version(text) == expected
-
-
-def test_version_compare_is_numeric_not_lexical():
-    assert b.version_at_least("1.28.2", "1.23")
-    assert b.version_at_least("1.100.0", "1.23")
-    assert not b.version_at_least("1.9.3", "1.23")
-    with pytest.raises(ValueError):
-        b.parse_version("unknown")
-
-
 # -- references -------------------------------------------------------------------------------
 @pytest.mark.parametrize(("ref", "expected"), [
     ("cpufunc_sidecar", "localhost/cpufunc_sidecar:latest"),
@@ -170,17 +151,6 @@ def test_containerfile_outside_the_context_counts(tmp_path, ctx):
     one = b.input_digest(str(ctx), str(outside))
     outside.write_text("FROM scratch\nLABEL x=1\n")
     assert b.input_digest(str(ctx), str(outside)) != one
-
-
-# -- error text -------------------------------------------------------------------------------
-def test_last_error_line_picks_the_tools_error():
-    err = ("STEP 1/2: FROM scratch\n"
-           "Error: building at STEP \"COPY not-there.txt /\": checking on sources under \"/ctx\": "
-           "copier: stat: \"/not-there.txt\": no such file or directory\n")
-    assert b.last_error_line(err).startswith("Error: building at STEP")
-    fatal = 'time="x" level=fatal msg="Error parsing image name \\"docker://r/x:1\\": x509: certificate signed by unknown authority"\n'
-    assert b.last_error_line(fatal) == 'Error parsing image name "docker://r/x:1": x509: certificate signed by unknown authority'
-    assert b.last_error_line("", "only stdout\n") == "only stdout"
 
 
 def test_labels_of_inspect_reads_buildah_and_skopeo_shapes():

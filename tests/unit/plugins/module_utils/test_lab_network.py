@@ -12,13 +12,17 @@ import json
 
 import pytest
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import lab_model, lab_network
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli, CliError
 
 NET = dict(name='kind-lab', subnet='172.30.0.0/24', **lab_model.network_plan('172.30.0.0/24', 3))
 NODES = ['lab-control-plane', 'lab-worker', 'lab-worker2']
 
 
-class FakeDocker:
+class FakeDocker(Cli):
+    """The docker CLI with the daemon's networks in memory: this object runs its commands."""
+
     def __init__(self):
+        super().__init__('docker', runner=self)
         self.networks = {}
         self.calls = []
 
@@ -114,14 +118,14 @@ def test_a_network_left_in_docker_shape_is_made_again_before_kind_creates_nodes(
     docker.add(NET['name'], NET['subnet'], NET['ip_range'])
     assert lab_network.plan_creating(NET, lab_network.observe(docker, NET['name'])) == [('remove',), ('create', NET['node_range'])]
     docker.attach(NET['name'], 'someone')
-    with pytest.raises(lab_network.NetworkError, match='containers are attached to it: someone'):
+    with pytest.raises(CliError, match='containers are attached to it: someone'):
         lab_network.plan_creating(NET, lab_network.observe(docker, NET['name']))
 
 
 def test_a_network_of_another_subnet_is_refused():
     docker = FakeDocker()
     docker.add(NET['name'], '10.9.0.0/24')
-    with pytest.raises(lab_network.NetworkError, match='has subnet 10.9.0.0/24, the lab model says 172.30.0.0/24'):
+    with pytest.raises(CliError, match='has subnet 10.9.0.0/24, the lab model says 172.30.0.0/24'):
         lab_network.plan_creating(NET, lab_network.observe(docker, NET['name']))
 
 
@@ -142,7 +146,7 @@ def test_an_older_lab_outside_the_node_block_is_refused_with_the_way_out():
     for i, node in enumerate(NODES):
         docker.attach(NET['name'], node, address='172.30.0.%d' % (40 + i))
     seen = lab_network.observe(docker, NET['name'])
-    with pytest.raises(lab_network.NetworkError, match=r'lab-control-plane \(172.30.0.40\).*Delete it and create it again'):
+    with pytest.raises(CliError, match=r'lab-control-plane \(172.30.0.40\).*Delete it and create it again'):
         lab_network.plan_pinned(NET, seen, NODES, lab_network.pinned_addresses(docker, NODES, NET['name']))
     assert [c[0] for c in docker.calls] == ['inspect', 'inspect']  # nothing changed
 
@@ -153,17 +157,17 @@ def test_a_stranger_on_the_network_stops_pinning_before_any_change():
     kind_creates_nodes(docker)
     docker.attach(NET['name'], 'registry')
     seen = lab_network.observe(docker, NET['name'])
-    with pytest.raises(lab_network.NetworkError, match='other containers are attached to it: registry'):
+    with pytest.raises(CliError, match='other containers are attached to it: registry'):
         lab_network.plan_pinned(NET, seen, NODES, lab_network.pinned_addresses(docker, NODES, NET['name']))
 
 
 def test_a_missing_network_or_node_is_said():
     docker = FakeDocker()
-    with pytest.raises(lab_network.NetworkError, match='is gone while its cluster exists'):
+    with pytest.raises(CliError, match='is gone while its cluster exists'):
         lab_network.plan_pinned(NET, None, NODES, {})
     docker.add(NET['name'], NET['subnet'], NET['node_range'])
     docker.attach(NET['name'], NODES[0])
-    with pytest.raises(lab_network.NetworkError, match='nodes lab-worker, lab-worker2 are not on docker network kind-lab'):
+    with pytest.raises(CliError, match='nodes lab-worker, lab-worker2 are not on docker network kind-lab'):
         lab_network.plan_pinned(NET, lab_network.observe(docker, NET['name']), NODES, {})
 
 
@@ -171,6 +175,6 @@ def test_a_failing_step_names_its_command():
     docker = FakeDocker()
     docker.add(NET['name'], NET['subnet'])
     docker.attach(NET['name'], 'x')
-    with pytest.raises(lab_network.NetworkError, match='network rm kind-lab failed: error: network has active endpoints') as info:
+    with pytest.raises(CliError, match='network rm kind-lab failed: error: network has active endpoints') as info:
         lab_network.apply(docker, NET, [('remove',)])
     assert info.value.cmd == ['docker', 'network', 'rm', 'kind-lab']
