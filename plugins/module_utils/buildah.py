@@ -64,14 +64,6 @@ def docker_reference(ref):
     return name + '@' + digest if digest else '{}:{}'.format(name, tag or 'latest')
 
 
-LOCAL_TRANSPORTS = ('docker-archive:', 'oci-archive:', 'containers-storage:')
-
-
-def is_local_source(source):
-    """True for a base image source on this host (an archive file or local storage) rather than a registry."""
-    return str(source).startswith(LOCAL_TRANSPORTS)
-
-
 def registry_of(ref):
     """The registry host[:port] of a normalised reference."""
     return split_reference(ref)[0]

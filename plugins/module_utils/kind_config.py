@@ -44,20 +44,6 @@ def node_image(cluster, node, images=None):
     return images.get('worker') or fallback
 
 
-def registry_dir(registry):
-    """The certs.d directory name of a registry: its ``host[:port]`` as image references spell it."""
-    return registry['url']
-
-
-def hosts_toml(registry):
-    """containerd ``hosts.toml`` for the lab registry (HTTPS, verified against the CA beside it)."""
-    url = 'https://{}'.format(registry['url'])
-    lines = [f'server = "{url}"', '', f'[host."{url}"]', '  capabilities = ["pull", "resolve"]']
-    if registry.get('ca_file'):
-        lines.append(f'  ca = "{CERTS_D}/{registry_dir(registry)}/ca.crt"')
-    return '\n'.join(lines) + '\n'
-
-
 def uses_registry(registry):
     return bool(registry) and registry.get('type') in ('local', 'external') and bool(registry.get('url'))
 

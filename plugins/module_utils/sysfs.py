@@ -21,10 +21,8 @@ _VIRTFN_RE = re.compile(r'^virtfn(\d+)$')
 # PCI class codes (24 bit: base class, subclass, programming interface)
 PCI_CLASS_NETWORK = 0x02
 PCI_CLASS_DISPLAY = 0x03
-PCI_CLASS_PROCESSING_ACCEL = 0x12
 
 VENDOR_NVIDIA = '0x10de'
-VENDOR_MELLANOX = '0x15b3'
 VENDOR_INTEL = '0x8086'
 VENDOR_XILINX = '0x10ee'
 VENDOR_ALTERA = '0x1172'
@@ -190,9 +188,6 @@ class Sysfs:
                 break
             current = parent
         return None
-
-    def netdev_exists(self, netdev):
-        return bool(netdev) and '/' not in netdev and os.path.exists(self.path('class', 'net', netdev))
 
     def resolve_pf(self, pf):
         """SR-IOV view of a PF given by netdev name or PCI address; None if absent.

@@ -118,6 +118,7 @@ holders:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli, CliError
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kmod import (
+    NVIDIA_MODULES,
     device_users,
     module_states,
     unload_blockers,
@@ -139,7 +140,7 @@ def main():
     module = AnsibleModule(
         argument_spec={
             'state': {'type': 'str', 'choices': ['absent', 'present'], 'default': 'absent'},
-            'modules': {'type': 'list', 'elements': 'str', 'default': ['nvidia_drm', 'nvidia_modeset', 'nvidia_uvm', 'nvidia']},
+            'modules': {'type': 'list', 'elements': 'str', 'default': list(NVIDIA_MODULES)},
             'sysfs_root': {'type': 'path', 'default': '/'},
             'procfs_root': {'type': 'path', 'default': '/'},
             'modprobe_path': {'type': 'path'},

@@ -174,13 +174,6 @@ def test_docker_reference(ref, expected):
     assert b.docker_reference(ref) == expected
 
 
-def test_local_sources_are_told_from_registry_mirrors():
-    assert b.is_local_source("docker-archive:/srv/bases/golang.tar")
-    assert b.is_local_source("oci-archive:/srv/bases/golang.tar")
-    assert b.is_local_source("containers-storage:localhost/okl-golang:1.23")
-    assert not b.is_local_source("harbor.example.com/dockerhub")
-
-
 # -- digest inputs: the parts of a shared context one image copies ------------------------------
 def _tree(root, files):
     for rel, text in files.items():

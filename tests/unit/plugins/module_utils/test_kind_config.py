@@ -70,12 +70,6 @@ def test_no_registry_no_patch_and_container_toolkit_mount():
         kc.render(data['cluster'], data['registry'], data['images'])
 
 
-def test_hosts_toml_points_at_the_ca():
-    text = kc.hosts_toml(load('gpu_sriov')['registry'])
-    assert text.startswith('server = "https://harbor.example.com:443"')
-    assert 'ca = "/etc/containerd/certs.d/harbor.example.com:443/ca.crt"' in text
-
-
 def test_fingerprint_ignores_key_order_and_sees_changes():
     a = rendered('cpu')
     b = yaml.safe_load(yaml.safe_dump(a, sort_keys=True))
