@@ -59,13 +59,13 @@ def plan_creating(net, seen):
         return [('create', net['node_range'])]
     if seen['subnet'] != net['subnet']:
         raise CliError('docker network %s has subnet %s, the lab model says %s: delete the network '
-                           '(docker network rm %s) or give the model its subnet' % (net['name'], seen['subnet'], net['subnet'], net['name']))
+                       '(docker network rm %s) or give the model its subnet' % (net['name'], seen['subnet'], net['subnet'], net['name']))
     if seen['ip_range'] == net['node_range']:
         return []
     if seen['endpoints']:
         raise CliError('docker network %s must be made again for the nodes to be created with fixed addresses, '
-                           'but containers are attached to it: %s; detach them (docker network disconnect %s NAME)'
-                           % (net['name'], ', '.join(sorted(seen['endpoints'])), net['name']))
+                       'but containers are attached to it: %s; detach them (docker network disconnect %s NAME)'
+                       % (net['name'], ', '.join(sorted(seen['endpoints'])), net['name']))
     return [('remove',), ('create', net['node_range'])]
 
 
@@ -88,13 +88,13 @@ def plan_pinned(net, seen, nodes, pinned):
         return []
     if outside:
         raise CliError('nodes %s have addresses outside the block kept for nodes (%s), and their etcd, API server and '
-                           'kubelet were set up with them, so they cannot be moved: this cluster was made before node addresses '
-                           'were fixed. Delete it and create it again (playbooks/destroy.yml, then site.yml; or '
-                           'kind_cluster_recreate=true)' % (', '.join(outside), net['node_range']))
+                       'kubelet were set up with them, so they cannot be moved: this cluster was made before node addresses '
+                       'were fixed. Delete it and create it again (playbooks/destroy.yml, then site.yml; or '
+                       'kind_cluster_recreate=true)' % (', '.join(outside), net['node_range']))
     if strangers:
         raise CliError('docker network %s must be made again with docker\'s own range (%s) to pin the node addresses, '
-                           'but other containers are attached to it: %s; detach them (docker network disconnect %s NAME)'
-                           % (net['name'], net['ip_range'], ', '.join(strangers), net['name']))
+                       'but other containers are attached to it: %s; detach them (docker network disconnect %s NAME)'
+                       % (net['name'], net['ip_range'], ', '.join(strangers), net['name']))
     addresses = {n: seen['endpoints'][n]['address'] for n in nodes}
     return ([('disconnect', n) for n in sorted(nodes)] + [('remove',), ('create', net['ip_range'])]
             + [('connect', n, addresses[n]) for n in sorted(nodes)])

@@ -213,7 +213,7 @@ def resolve(sel, host_links, ns_links, sysfs_root='/'):
             return wanted, missing
         if not pf_pci:
             raise CliError(f'PF {sel.pf} was not found: it is neither a PCI address nor a PCI netdev of the host '
-                             'or of the container; check lab_model nics[].pf')
+                           'or of the container; check lab_model nics[].pf')
         if sel.include_pf:
             find_pci(pf_pci, True, ident=None if is_pci_address(sel.pf) else sel.pf)
         vfs = [vf['pci_address'] for vf in sysfs.vfs(pf_pci)]
@@ -243,10 +243,10 @@ def plan(sel, wanted, target_ref, state, host_links, ns_links, host_default=(), 
         name = link['ifname']
         if item['where'] == 'host' and name in host_default:
             raise CliError(f'{name} carries the default route of the host: moving it would cut the host off; '
-                             'remove it from the selection')
+                           'remove it from the selection')
         if item['where'] == 'target' and name in ns_default:
             raise CliError(f'{name} carries the default route inside the container: it is not a lab device; '
-                             'narrow the selection')
+                           'narrow the selection')
         original = inverse_rename.get(name, name)
         final = sel.lookup(sel.rename, original, item['pci']) or original
         if state == 'present':
@@ -303,7 +303,7 @@ def ensure(tools, sel, pid, state='present', check_mode=False):
         raise CliError('nothing selected: give names, regex, pf or pci_addresses')
     if tools.is_host_netns(pid):
         raise CliError(f'PID {pid} shares the network namespace of the host (a --network host container?): '
-                         'nothing can be attached to it')
+                       'nothing can be attached to it')
     host_links = tools.links(None)
     ns_links = tools.links(pid)
     wanted, missing = resolve(sel, host_links, ns_links, tools.sysfs_root)

@@ -360,9 +360,11 @@ def host_routes(procfs_root='/'):
 
     Docker's bridges are there too (docker0 172.17.0.0/16, br-<network id> for user networks).
     """
-    return [(iface, net) for iface, net, _flags in _routes(procfs_root)
-            if net.prefixlen and (net.version == 4 or (iface != 'lo' and not (net.network_address.is_link_local
-                                                                               or net.network_address.is_multicast)))]
+    def wanted(iface, net):
+        if net.version == 6 and (iface == 'lo' or net.network_address.is_link_local or net.network_address.is_multicast):
+            return False
+        return net.prefixlen > 0
+    return [(iface, net) for iface, net, _flags in _routes(procfs_root) if wanted(iface, net)]
 
 
 def pci_class_kind(class_id, vendor_id, device_id):
