@@ -53,7 +53,7 @@ def last_error_line(stderr, stdout=''):
     """The most useful single line of a failed command: its last ``Error``/``fatal`` line, else its last line."""
     lines = [ln.strip() for ln in (stderr or '').splitlines() + (stdout or '').splitlines() if ln.strip()]
     for line in reversed(lines):
-        if line.lower().startswith('error') or 'level=fatal' in line:
+        if line.startswith(('Error', 'error', 'ERROR:')) or 'level=fatal' in line:  # not logrus' ERRO[0001] noise
             match = re.search(r'msg="(.*)"\s*$', line)
             return match.group(1).replace('\\"', '"') if match else line
     return lines[-1] if lines else ''
