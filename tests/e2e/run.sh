@@ -9,6 +9,9 @@
 #
 #   tests/e2e/run.sh                  # build (or load) the node image, create, check, delete
 #   OKL_E2E_KEEP=1 tests/e2e/run.sh   # leave the cluster running (kubeconfig printed at the end)
+#   tests/e2e/run.sh prebuild         # only the builds that need no cluster (kind, the node image, the
+#                                     # base images, the images stage without loading), into the caches
+#                                     # the full run reads: tests/run.sh runs it beside the other stages
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -144,6 +147,19 @@ make_stand_in_vfs() {
       || ip link add "$vf" type veth peer name "${vf}p" || return
   done
 }
+# A manifest whose checksum does not match (MetalLB's, the last one fetched) refuses the add-ons stage
+# before anything is applied or changed.
+addons_bad_checksum() {
+  local out
+  if out=$(openkasugai -e okl_e2e_bad_checksum=metallb_manifest -e scenario_run=false -e '{"okl_e2e_scenarios": [{"name": "calc-basic"}]}'); then
+    echo "a wrong checksum of metallb_manifest was accepted"
+    return 1
+  fi
+  grep -q 'did not match' <<<"$out" || { printf '%s\n' "$out" | tail -n 30; echo "the stage failed, but not on the checksum"; return 1; }
+  if grep -q '^changed: ' <<<"$out"; then echo "the stage changed something before it refused:"; changed_tasks "$out"; return 1; fi
+  grep -q 'Install the upstream add-ons in order' <<<"$out" && { echo "an add-on was applied before the refusal"; return 1; }
+  echo "refused before any change: $(grep -o 'The checksum for [^"]*' <<<"$out" | head -n 1)"
+}
 # The upstream add-ons for real (tests/e2e/addons.yml): the devices stage moves the stand-in VFs into
 # the workers; MetalLB serves a LoadBalancer address this host reaches over TCP and UDP; Multus gives a
 # pod the netdev in -worker2 as net1 with an nv-ipam address this host reaches; the SR-IOV device
@@ -205,6 +221,9 @@ images() {  # images [extra args]
   play images.yml -e "@$bases_file" -e "okl_e2e_kind=$kind_bin" -e "okl_e2e_go_cache=$OKL_CACHE/okl-go-build" "$@"
 }
 build_images() { images; }
+# The images stage with no cluster to load into (prebuild): its builds land in buildah's storage and the
+# archives, which the images phase of a full run then only loads.
+prebuild_images() { images -e function_images_kind_load=false; }
 # A re-run of the images stage with nothing changed builds, exports and loads nothing.
 images_noop() {
   local out start
@@ -239,11 +258,18 @@ collect_logs() {
 
 rc=0
 mkdir -p "$OKL_E2E_STATE"
+if [[ ${1:-} == prebuild ]]; then
+  phase kind install_kind && phase node-image build_node_image && phase echo-image build_echo_image \
+    && phase bases build_bases && phase images prebuild_images || rc=1
+  report
+  exit "$rc"
+fi
 if phase kind install_kind && phase node-image build_node_image && phase echo-image build_echo_image; then
   if phase create create_cluster && phase idempotence recreate_noop && phase checks check_cluster \
     && phase bases build_bases && phase images build_images && phase images-noop images_noop \
     && phase images-rebuild images_rebuild && phase openkasugai deploy_scenario && phase ok-noop scenario_noop \
-    && phase addons addons_check && phase calc-multi custom_multi && phase device-plugin device_plugin && phase restart restart_lab; then
+    && phase bad-checksum addons_bad_checksum && phase addons addons_check && phase calc-multi custom_multi \
+    && phase device-plugin device_plugin && phase restart restart_lab; then
     :
   else
     rc=1

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Send a UDP datagram to HOST PORT until an answer comes (at most SECONDS, default 30); print it.
 
 The e2e's MetalLB check (tests/e2e/addons.yml): the echo server answers datagrams on its port, as the
