@@ -98,8 +98,9 @@ _ADDONS_SPEC = dict(
     )),
 )
 
+# The scenario names are choices, so the module's documentation and this spec cannot drift (sanity).
 _SCENARIO_SPEC = dict(
-    name=dict(type='str', required=True),
+    name=dict(type='str', required=True, choices=sorted(SCENARIOS)),
     chain=dict(type='list', elements='str', default=[]),
     inputs=dict(type='list', elements='str', default=[]),
     multi_worker=dict(type='bool', default=False),
@@ -902,11 +903,7 @@ def _check_scenarios(ci, cluster):
                                 'add a node with role: worker, or remove the scenarios.'))
     for si, item in enumerate(cluster['scenarios']):
         sfield = '%s[%d]' % (field, si)
-        scenario = SCENARIOS.get(item['name'])
-        if scenario is None:
-            problems.append(Problem('%s.name' % sfield, 'unknown scenario %r.' % item['name'],
-                                    'use one of: %s.' % ', '.join(sorted(SCENARIOS))))
-            continue
+        scenario = SCENARIOS[item['name']]  # a choice: validate() refused any other name
         key = (item['name'], item['multi_worker'])
         if key in seen:
             problems.append(Problem('%s.name' % sfield, '%s is listed twice.' % item['name'], 'list each scenario once.'))

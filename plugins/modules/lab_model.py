@@ -368,9 +368,10 @@ options:
         suboptions:
           name:
             description:
-              - V(calc-basic), V(calc-sriov), V(video-p1c1), V(video-p1c2), V(video-p3c1), V(video-p2c1),
-                V(video-p2c2), V(video-p2c3), V(video-p2c4).
+              - The seed's scenario (seed 002) - arithmetic (V(calc-basic); V(calc-sriov) over VFs) or video (V(video-p1c1) and
+                V(video-p1c2) on CPU, V(video-p3c1) over VFs, V(video-p2c1) to V(video-p2c4) on GPUs).
             type: str
+            choices: [calc-basic, calc-sriov, video-p1c1, video-p1c2, video-p2c1, video-p2c2, video-p2c3, video-p2c4, video-p3c1]
             required: true
           chain:
             description: Arithmetic scenarios only, the functions in order, from V(send) to V(rcv).
