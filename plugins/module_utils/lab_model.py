@@ -505,7 +505,9 @@ def normalize(params):
         addons['nv_ipam']['exclusion_ranges'] = [dict(start=str(r[0]), end=str(r[1]))
                                                  for r in map(address_range, addons['nv_ipam']['exclusions']) if r]
         cluster['addons'] = addons
-        cluster['addon_manifests'] = addon_manifests(cluster)
+        # a source archive's tree is unpacked under a name that changes with its pin (as the images stage does)
+        cluster['addon_manifests'] = [dict(item, source_id=addon_images.source_id(item['download'], model['downloads']) if item['kustomize'] else '')
+                                      for item in addon_manifests(cluster)]
         cluster['scenarios'] = [_scenario(s) for s in cluster['scenarios']]
         for node in cluster['nodes']:
             for gpu in node['gpus']:

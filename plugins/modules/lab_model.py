@@ -457,7 +457,8 @@ model:
       description:
         - Clusters with their C(index) in C(lab_clusters), node C(name) and C(index) as kind names them, C(kubeconfig) and defaults filled.
         - C(addon_manifests) lists the enabled add-ons in apply order with the C(download) naming their manifest (and,
-          for a kustomize tree in a source archive, the C(kustomize) directory inside it).
+          for a kustomize tree in a source archive, the C(kustomize) directory inside it and the C(source_id) its unpacked
+          tree is named by, which changes with the archive's pin).
         - C(addons.images) is the add-ons' kustomize image overrides, the user's C(image_overrides) first, then one per
           image the lab builds (see RV(model.addon_images)).
         - C(docker_network) gains where its addresses go (C(lab_model.network_plan)) - C(gateway), C(node_range) (the

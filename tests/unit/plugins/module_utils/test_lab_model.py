@@ -15,7 +15,7 @@ import pytest
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils import lab_model
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import addon_images, lab_model
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs, default_route_interfaces, host_routes
 
 from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import FakeSys
@@ -514,8 +514,11 @@ def test_addons_follow_the_devices_unless_set():
     lab = lab_model.normalize(validated(GPU_SRIOV_LAB))['clusters'][0]
     assert [m['addon'] for m in lab['addon_manifests']] == ['multus', 'sriov_cni', 'sriov_device_plugin', 'nv_ipam', 'metallb']
     # nv-ipam is rendered from its source archive's kustomize overlay
-    assert [m for m in lab['addon_manifests'] if m['addon'] == 'nv_ipam'] == [
-        {'addon': 'nv_ipam', 'download': 'nv_ipam_source', 'kustomize': 'deploy/overlays/no-webhook'}]
+    nv_ipam = [m for m in lab['addon_manifests'] if m['addon'] == 'nv_ipam']
+    assert [(m['download'], m['kustomize']) for m in nv_ipam] == [('nv_ipam_source', 'deploy/overlays/no-webhook')]
+    # unpacked under the same pin-named directory the images stage uses for that archive
+    assert nv_ipam[0]['source_id'] == addon_images.source_id('nv_ipam_source', SRIOV_DOWNLOADS)
+    assert nv_ipam[0]['source_id'].startswith('nv_ipam_source-')
 
 
 def test_addon_images_are_built_only_when_asked_and_wired_per_cluster():
