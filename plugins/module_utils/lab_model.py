@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import addon_images
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import mirror as site_mirror
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.scenarios import (
     CALC_DEFAULT_CHAIN,
     CALC_FUNCTIONS,
@@ -135,6 +136,7 @@ ARGUMENT_SPEC = dict(
         password=dict(type='str', default='', no_log=True),
     )),
     downloads=dict(type='dict', default={}),
+    mirror=dict(type='str', default=''),
     build_from_source=dict(type='list', elements='str', default=[], choices=addon_images.BUILD_FROM_SOURCE_CHOICES),
     controller_source=dict(type='dict', apply_defaults=True, options=dict(
         type=dict(type='str', default='git', choices=['git', 'path', 'archive']),
@@ -181,7 +183,7 @@ _CHECKSUM = re.compile(r'^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$')
 
 
 # The inventory variable of each part of the model (the module's options drop the lab_ prefix).
-INVENTORY_NAMES = dict(state_dir='lab_state_dir', registry='lab_registry', downloads='lab_downloads',
+INVENTORY_NAMES = dict(state_dir='lab_state_dir', registry='lab_registry', downloads='lab_downloads', mirror='lab_mirror',
                        build_from_source='lab_build_from_source', controller_source='lab_controller_source',
                        clusters='lab_clusters')
 
@@ -469,6 +471,8 @@ def normalize(params):
     model = dict(state_dir=params['state_dir'], registry=registry, downloads=dict(params['downloads']),
                  build_from_source=list(params['build_from_source']), image_prefix=addon_images.image_prefix(registry),
                  controller_source=dict(params['controller_source']), clusters=[], gpus=[], nics=[], fpgas=[])
+    # every URL the stages fetch points at the site mirror from here on (the upstream ones stay in mirror_files)
+    site_mirror.apply(model, params['mirror'])
     for position, cluster in enumerate(params['clusters']):
         cluster = dict(cluster)
         cluster.setdefault('index', position)  # its position in lab_clusters, kept when validate() left a cluster out
@@ -536,6 +540,7 @@ def check_model(model):
     problems += _check_state_dir(model['state_dir'])
     problems += _check_registry(model['registry'])
     problems += _check_registry_address(model)
+    problems += [Problem('lab_mirror', message, fix) for message, fix in site_mirror.check(model['mirror'])]
     problems += _check_downloads(model['downloads'])
     problems += _check_addon_downloads(model)
     problems += _check_controller_source(model['controller_source'])
@@ -983,13 +988,17 @@ def _check_device_ownership(model):
     return problems
 
 
-def check_host(model, sysfs, uplinks, path_exists=os.path.exists, routes=()):
+def check_host(model, sysfs, uplinks, path_exists=os.path.exists, routes=(), fetch=None):
     """Rules that need the host: devices exist, VF limits, the uplink, files, the host's networks.
 
     ``sysfs`` is a module_utils.sysfs.Sysfs, ``uplinks`` the host's default-route interfaces,
-    ``routes`` its other routes as (interface, network) (module_utils.sysfs.host_routes).
+    ``routes`` its other routes as (interface, network) (module_utils.sysfs.host_routes). With
+    ``fetch`` (url, git -> '' or why not; module_utils.mirror.probe), every URL the lab will fetch is
+    tried from here, so that no stage is the first to find the network missing.
     """
     problems = _check_host_routes(model, routes)
+    if fetch is not None:
+        problems += _check_reachable(model, fetch)
     registry = model['registry']
     if registry['type'] == 'external' and registry['ca_file'] and not path_exists(registry['ca_file']):
         problems.append(Problem('lab_registry.ca_file', '%s does not exist on the kind-host.' % registry['ca_file'],
@@ -1050,6 +1059,22 @@ def _check_host_routes(model, routes):
                                         '%s overlaps %s, a network of the host (routed through %s).' % (net, route, iface),
                                         'choose a subnet that no network or route of the host uses (see ip route).'))
     return problems
+
+
+def _check_reachable(model, fetch):
+    """One problem listing every download and source this lab needs and cannot reach, with the ways out."""
+    missing = site_mirror.unreachable(site_mirror.needed(model, REQUIRED_DOWNLOADS, LIBFPGA_DOWNLOADS), fetch)
+    if not missing:
+        return []
+    where = ('from the site mirror %s' % model['mirror']) if model['mirror'] else 'from the kind-host'
+    layout = 'the layout: ansible-doc openkasugai.all_in_one.lab_model, option mirror'
+    fix = ('fill the mirror with playbooks/mirror.yml on a machine that reaches the upstream URLs (%s), '
+           'or give each a {version, path} copy on the kind-host.' % layout if model['mirror'] else
+           'set lab_mirror to a site mirror that holds them (playbooks/mirror.yml fills one on a connected machine; %s), '
+           'or give each a {version, path} copy on the kind-host.' % layout)
+    return [Problem('lab_downloads', '%d download%s cannot be had %s: %s.' % (
+        len(missing), '' if len(missing) == 1 else 's', where,
+        '; '.join('%s (%s: %s)' % (what, url, why) for what, url, why in missing)), fix)]
 
 
 def _check_local_sources(model, path_exists):

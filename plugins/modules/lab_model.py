@@ -88,6 +88,25 @@ options:
         images stage builds the cgo controllers (EthernetConnection runs on every lab); C(url) and C(checksum), or C(path).
     type: dict
     default: {}
+  mirror:
+    description:
+      - A site mirror (C(lab_mirror)) that every download of the lab comes from, for a lab that reaches no GitHub - an
+        absolute directory on the kind-host, or a C(file://) or C(https://) URL of its top. Empty (the default) = the
+        URLs of O(downloads) and O(controller_source) as they are.
+      - Each C(url) of O(downloads) and the controller source's C(archive_url) or C(git_url) are replaced by the file's
+        place in the mirror; versions and checksums stay as pinned. Downloads given by C(path) are left alone.
+      - >-
+        The layout, from the name of the file upstream serves (the last part of its URL) - C(bin/<file>-<version>) for
+        binaries (C(bin/kind-linux-amd64-v0.32.0), C(bin/kubectl-v1.34.1)); C(manifests/<stem>-<version><ext>) for the
+        V(*_manifest) downloads (C(manifests/metallb-native-v0.14.8.yaml)); C(src/<file>) for source archives (names
+        that carry their version, e.g. C(src/multus-cni-v4.1.0.tar.gz), the controller source archive among them);
+        C(git/<name>.git), a bare clone, for a controller source of type V(git). A name that already carries the
+        version is kept as it is.
+      - C(playbooks/mirror.yml), run on a machine that reaches the upstream URLs, fills such a mirror from the same
+        inventory (every file checked against its checksum). Container images are not in it - the lab's registry
+        (O(registry)) is where a site keeps them, or the lab builds them (O(build_from_source)).
+    type: str
+    default: ''
   build_from_source:
     description:
       - What the lab builds from pinned sources instead of pulling (C(lab_build_from_source)), for labs that reach no
@@ -391,6 +410,14 @@ options:
     description: Also apply the rules that read the host (sysfs, routes, files).
     type: bool
     default: true
+  check_downloads:
+    description:
+      - With O(check_host=true), also try every URL the lab will fetch (the add-on manifests and source archives the
+        model needs, kind, kubectl, the controller source), from the site mirror when O(mirror) is set, and refuse the
+        model with one problem listing each one that cannot be had (a C(HEAD) request for C(https://), the file or
+        repository for C(file://)), so that no stage is the first to find the network missing.
+    type: bool
+    default: true
   sysfs_root:
     description: Root under which C(/sys) is read; tests point it at a fake tree.
     type: path
@@ -407,6 +434,7 @@ EXAMPLES = r"""
     state_dir: "{{ lab_state_dir }}"
     registry: "{{ lab_registry }}"
     downloads: "{{ lab_downloads }}"
+    mirror: "{{ lab_mirror | default(omit) }}"
     build_from_source: "{{ lab_build_from_source | default(omit) }}"
     controller_source: "{{ lab_controller_source | default(omit) }}"
     clusters: "{{ lab_clusters }}"
@@ -432,11 +460,23 @@ model:
       type: dict
       sample: {type: external, url: harbor.example.com, host: harbor.example.com, port: 443, project: openkasugai}
     downloads:
-      description: The downloads as given.
+      description: The downloads as given, each C(url) pointing into the site mirror when O(mirror) is set.
       type: dict
     controller_source:
-      description: The controller source as given, defaults filled.
+      description: The controller source as given, defaults filled, its URL pointing into the site mirror when O(mirror) is set.
       type: dict
+    mirror:
+      description: The site mirror as a URL without a trailing slash (a directory becomes C(file://)), or empty.
+      type: str
+      sample: file:///srv/openkasugai-mirror
+    mirror_files:
+      description:
+        - What a site mirror of this lab holds, one entry per URL-given download and the controller source -
+          C(name) (the V(lab_downloads) key, or V(controller_source)), C(type) (V(file), or V(git) for a bare clone),
+          C(upstream) (the URL the inventory pins), C(path) (its place in the mirror), C(version) and C(checksum).
+        - C(playbooks/mirror.yml) fills a mirror from it.
+      type: list
+      elements: dict
     build_from_source:
       description: O(build_from_source) as given.
       type: list
@@ -499,11 +539,12 @@ import copy
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils import lab_model
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import lab_model, mirror
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs, default_route_interfaces, host_routes
 
 MODULE_OPTIONS = dict(
     check_host=dict(type='bool', default=True),
+    check_downloads=dict(type='bool', default=True),
     sysfs_root=dict(type='path', default='/'),
     procfs_root=dict(type='path', default='/'),
 )
@@ -544,7 +585,7 @@ def main():
 
     def host(model):
         return lab_model.check_host(model, Sysfs(options['sysfs_root']), default_route_interfaces(options['procfs_root']),
-                                    routes=host_routes(options['procfs_root']))
+                                    routes=host_routes(options['procfs_root']), fetch=mirror.probe if options['check_downloads'] else None)
 
     model, problems = lab_model.check(raw, host if options['check_host'] else None)
     if problems:

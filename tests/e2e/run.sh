@@ -29,6 +29,11 @@ export PATH="$GOPATH/bin:$PATH"
 source "$OKL_VENV/bin/activate"
 export ANSIBLE_COLLECTIONS_PATH="$repo/.collection-root" ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 
+# The site mirror every download of the lab comes from (tests/e2e/lab.yml's lab_mirror reads OKL_MIRROR).
+export OKL_MIRROR=${OKL_MIRROR:-$repo/../shared/mirror}
+[[ -f $OKL_MIRROR/src/openkasugai-controller-v1.1.0.tar.gz ]] \
+  || { echo "no site mirror at $OKL_MIRROR (src/openkasugai-controller-v1.1.0.tar.gz): set OKL_MIRROR"; exit 1; }
+
 declare -a summary=()
 # NOTE: the phase functions run in an `||` context, where bash ignores `set -e`: each one returns on
 # its first failure explicitly.
@@ -60,10 +65,14 @@ install_kind() {
 }
 
 node_image=""
+kubectl_bin=""
 build_node_image() {
   node_image=$(tests/e2e/node-image/build.sh | tail -n 1) || return
   [[ $node_image == localhost/okl-node:* ]] || return 1
   echo "node image: $node_image"
+  # kubectl from the same Kubernetes build (cached): the lab takes it as a local file (lab.yml)
+  kubectl_bin=$(tests/e2e/node-image/build-go.sh k8s "$k8s_version")/kubectl || return
+  [[ -x $kubectl_bin ]] || { echo "no kubectl at $kubectl_bin"; return 1; }
 }
 
 echo_image=""
@@ -84,7 +93,7 @@ build_echo_image() {
 
 play() {  # play PLAYBOOK [extra args]
   ansible-playbook "tests/e2e/$1" -e "okl_e2e_state_dir=$OKL_E2E_STATE" -e "okl_e2e_kind=$kind_bin" \
-    -e "okl_e2e_k8s_version=$k8s_version" "${@:2}"
+    -e "okl_e2e_kubectl=$kubectl_bin" -e "okl_e2e_k8s_version=$k8s_version" "${@:2}"
 }
 create_cluster() { play cluster.yml -e "okl_e2e_node_image=$node_image" -e okl_e2e_state=present; }
 # The kind_cluster role on an unchanged model changes nothing (molecule's idempotence, on the real cluster).
@@ -97,9 +106,7 @@ recreate_noop() {
 check_cluster() { play checks.yml -e "okl_e2e_echo_image=$echo_image"; }
 
 openkasugai() {  # play openkasugai.yml [extra args]
-  local k8s_bin
-  k8s_bin=$(tests/e2e/node-image/build-go.sh k8s "$k8s_version") || return
-  play openkasugai.yml -e "okl_e2e_kubectl=$k8s_bin/kubectl" -e "okl_e2e_echo_image=$echo_image" "$@"
+  play openkasugai.yml -e "okl_e2e_echo_image=$echo_image" "$@"
 }
 # The lab's add-ons and the real OpenKasugai v1.1.0 deployed, then calc-basic with its default chain
 # run and checked (tests/e2e/openkasugai.yml); the seconds from the DataFlow applied to the results
@@ -211,10 +218,6 @@ module_lifecycle() {
 # functions built, loaded into the nodes and started there. Base OS images: tests/bed/bases.sh.
 bases_file=""
 build_bases() {
-  # the site mirror the real sources come from (tests/e2e/real-source.yml reads OKL_MIRROR)
-  export OKL_MIRROR=${OKL_MIRROR:-$repo/../shared/mirror}
-  [[ -f $OKL_MIRROR/src/openkasugai-controller-v1.1.0.tar.gz ]] \
-    || { echo "no site mirror at $OKL_MIRROR (src/openkasugai-controller-v1.1.0.tar.gz): set OKL_MIRROR"; return 1; }
   bases_file=$(tests/bed/bases.sh | tail -n 1) && echo "base images: $bases_file"
 }
 images() {  # images [extra args]

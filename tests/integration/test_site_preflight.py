@@ -1,9 +1,12 @@
-"""`site.yml --tags preflight` against the two sample inventories, on this machine.
+"""`site.yml --tags preflight` against the two sample inventories, and `mirror.yml`, on this machine.
 
 Real: ansible-playbook, the inventories as shipped (the seed's one decrypted with its
-example vault password), this machine's sysfs, routes, mounts and Docker engine.
+example vault password), this machine's sysfs, routes, mounts and Docker engine, files
+copied from the test mirror ($OKL_MIRROR, else ../shared/mirror: upstream's files byte for
+byte; without one, the pinned upstream URLs themselves).
 Nothing is faked: this machine has no GPU and no SR-IOV NIC, which is exactly what the
-seed's inventory must be refused for.
+seed's inventory must be refused for. kind and kubectl are in no mirror here (their
+releases are on GitHub and dl.k8s.io): the mirror test gives them as local files.
 """
 
 import os
@@ -12,18 +15,24 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import mirror
 
 REPO = Path(__file__).resolve().parents[2]
 PLAYBOOK_BIN = Path(sys.executable).with_name('ansible-playbook')
 EXAMPLE_VAULT_PASSWORD = 'openkasugai-example'  # documented in inventory/gpu-sriov/group_vars/all/vault.yml
 
 
-def run_site(inventory, *extra, tmp_path):
+def run_playbook(inventory, playbook, *extra):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / '.collection-root'), ANSIBLE_NOCOLOR='1',
                ANSIBLE_FORCE_COLOR='0', ANSIBLE_CALLBACK_RESULT_FORMAT='yaml')
-    cmd = [str(PLAYBOOK_BIN), '-i', str(REPO / 'inventory' / inventory), str(REPO / 'playbooks' / 'site.yml'),
-           '--tags', 'preflight', *extra]
+    cmd = [str(PLAYBOOK_BIN), '-i', str(REPO / 'inventory' / inventory), str(REPO / 'playbooks' / playbook), *extra]
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def run_site(inventory, *extra, tmp_path):
+    return run_playbook(inventory, 'site.yml', '--tags', 'preflight', *extra)
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -32,8 +41,75 @@ def docker_engine():
         pytest.fail('the test bed starts dockerd (tests/bed/setup.sh); no engine runs here')
 
 
-def test_cpu_lab_preflight_passes_and_prints_the_plan(tmp_path):
-    result = run_site('localhost-cpu', tmp_path=tmp_path)
+def test_cpu_lab_without_its_downloads_is_refused_once_listing_them_and_the_ways_out(tmp_path):
+    empty = tmp_path / 'mirror'
+    empty.mkdir()
+    result = run_site('localhost-cpu', '-e', 'lab_mirror=%s' % empty, tmp_path=tmp_path)
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out
+    assert 'The lab model is refused (1 problem)' in out
+    assert 'downloads cannot be had from the site mirror file://%s' % empty in out
+    for path in ('bin/kind-linux-amd64-v0.32.0', 'bin/kubectl-v1.34.1', 'src/openkasugai-hardware-drivers-7d90364.tar.gz',
+                 'src/parson-ba29f4e.tar.gz', 'git/controller.git'):
+        assert '%s/%s' % (empty, path) in out
+    assert 'playbooks/mirror.yml' in out
+    assert 'TASK [openkasugai.all_in_one.host' not in out
+
+
+def test_an_upstream_url_that_cannot_be_reached_is_refused_before_any_change(tmp_path):
+    # A port nothing listens on: the same refusal as a host without GitHub, on every machine.
+    result = run_site('localhost-cpu', '-e', '{"lab_downloads": {"kind": {"version": "v0.32.0", "checksum": "sha256:%s", '
+                      '"url": "https://127.0.0.1:1/kind-linux-amd64"}}}' % ('0' * 64), tmp_path=tmp_path)
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out
+    assert 'lab_downloads.kind (https://127.0.0.1:1/kind-linux-amd64: ' in out
+    assert 'set lab_mirror to a site mirror' in out
+
+
+@pytest.fixture(scope='module')
+def upstream_pins(tmp_path_factory):
+    """The localhost-cpu pins, served from the test mirror when there is one; kind and kubectl as local files."""
+    pins = yaml.safe_load((REPO / 'inventory/localhost-cpu/group_vars/all/downloads.yml').read_text())['lab_downloads']
+    site = Path(os.environ.get('OKL_MIRROR') or REPO.parent / 'shared' / 'mirror')
+    local = tmp_path_factory.mktemp('bin')
+    for name in ('kind', 'kubectl'):
+        (local / name).write_text('#!/bin/sh\n')
+        pins[name] = {'version': pins[name]['version'], 'path': str(local / name)}
+    source = {'type': 'archive', 'checksum': 'sha256:30e574f3510a7c5f962b1bf47afeffbff4c185db25e2c2ad8331ae803a4b38f8',
+              'archive_url': 'https://github.com/openkasugai/controller/releases/download/v1.1.0/openkasugai-controller-v1.1.0.tar.gz'}
+    if site.is_dir():
+        for name, item in pins.items():
+            if item.get('url'):
+                item['url'] = 'file://%s/%s' % (site, mirror.download_path(name, item))
+        source['archive_url'] = 'file://%s/%s' % (site, mirror.controller_path(source))
+    extra = tmp_path_factory.mktemp('vars') / 'upstream.yml'
+    extra.write_text(yaml.safe_dump({'lab_downloads': pins, 'lab_controller_source': source}))
+    return extra
+
+
+def test_mirror_playbook_fills_a_mirror_that_the_lab_then_passes_preflight_with(upstream_pins, tmp_path):
+    site = tmp_path / 'site-mirror'
+    result = run_playbook('localhost-cpu', 'mirror.yml', '-e', '@%s' % upstream_pins, '-e', 'mirror_dir=%s' % site)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    held = sorted(str(path.relative_to(site)) for path in site.rglob('*') if path.is_file())
+    assert held == ['manifests/metallb-native-v0.14.8.yaml', 'manifests/multus-daemonset-thick-v4.1.0.yml',
+                    'manifests/sriov-cni-daemonset-v2.8.1.yaml', 'manifests/sriovdp-daemonset-v3.7.0.yaml',
+                    'src/multus-cni-v4.1.0.tar.gz', 'src/nvidia-k8s-ipam-v0.3.5.tar.gz',
+                    'src/openkasugai-controller-v1.1.0.tar.gz', 'src/openkasugai-hardware-drivers-7d90364.tar.gz',
+                    'src/parson-ba29f4e.tar.gz', 'src/sriov-cni-v2.8.1.tar.gz', 'src/sriov-network-device-plugin-v3.7.0.tar.gz']
+
+    # A re-run fetches nothing; a damaged file is fetched again (its checksum no longer matches).
+    result = run_playbook('localhost-cpu', 'mirror.yml', '-e', '@%s' % upstream_pins, '-e', 'mirror_dir=%s' % site)
+    assert 'changed=0' in result.stdout, result.stdout + result.stderr
+    damaged = site / 'manifests' / 'metallb-native-v0.14.8.yaml'
+    damaged.write_text('not the manifest')
+    result = run_playbook('localhost-cpu', 'mirror.yml', '-e', '@%s' % upstream_pins, '-e', 'mirror_dir=%s' % site)
+    assert 'changed=1' in result.stdout, result.stdout + result.stderr
+    assert damaged.read_text() != 'not the manifest'
+
+    # The lab pointed at it: every download reachable, the plan printed, nothing changed.
+    result = run_site('localhost-cpu', '-e', '@%s' % upstream_pins, '-e', 'lab_mirror=%s' % site, tmp_path=tmp_path)
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     assert 'cluster kasugai: 1 control-plane + 2 workers' in out
@@ -41,12 +117,19 @@ def test_cpu_lab_preflight_passes_and_prints_the_plan(tmp_path):
     assert 'changed=0' in out and 'failed=0' in out
 
 
+def test_mirror_playbook_refuses_a_relative_directory():
+    result = run_playbook('localhost-cpu', 'mirror.yml', '-e', 'mirror_dir=srv/mirror')
+    assert result.returncode == 2
+    assert 'must be an absolute directory' in result.stdout
+
+
 def test_seed_lab_is_refused_naming_missing_gpu_and_pfs(tmp_path):
     password_file = tmp_path / 'vault-password'
     password_file.write_text(EXAMPLE_VAULT_PASSWORD + '\n')
+    # Its downloads are not tried here (the tests above do that): the subject is the seed's machine.
     result = run_site('gpu-sriov', '--vault-password-file', str(password_file),
                       '-e', 'ansible_connection=local', '-e', 'ansible_python_interpreter=%s' % sys.executable,
-                      tmp_path=tmp_path)
+                      '-e', 'preflight_check_downloads=false', tmp_path=tmp_path)
     out = result.stdout + result.stderr
     assert result.returncode == 2, out
     # The 4 devices and files of the seed's machine; every add-on manifest and source is pinned.
