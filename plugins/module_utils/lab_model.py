@@ -344,6 +344,8 @@ def _needs_load_balancer(item):
 def _scenario(item):
     """A listed scenario with what the catalog knows of it (family, sample_dir, network) and its effective chain."""
     item = dict(item)
+    # its outputs go under <scenario output dir>/<cluster>/<id>/
+    item['id'] = item['name'] + ('-multi-worker' if item.get('multi_worker') else '')
     scenario = SCENARIOS.get(item['name'])
     if scenario is not None:
         item.update(family=scenario.family, sample_dir=scenario.sample_dir, network=scenario.network, needs_gpu=scenario.needs_gpu)

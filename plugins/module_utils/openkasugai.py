@@ -749,6 +749,7 @@ class KubeCustomResources:
         self.custom = k8s_client.CustomObjectsApi(api_client)
         self.core = k8s_client.CoreV1Api(api_client)
         self.coordination = k8s_client.CoordinationV1Api(api_client)
+        self.apps = k8s_client.AppsV1Api(api_client)
 
     def list_crds(self):
         """Every CustomResourceDefinition, as JSON dicts (not the client's models)."""
@@ -792,6 +793,11 @@ class KubeCustomResources:
     def list_node_leases(self):
         """The kubelets' heartbeats: the Leases of kube-node-lease, as JSON dicts."""
         return self._list_core('leases', self.coordination.list_namespaced_lease, None, 'kube-node-lease')
+
+    def list_workloads(self):
+        """Every Deployment and DaemonSet, as two lists of JSON dicts."""
+        return (self._list_core('deployments', None, self.apps.list_deployment_for_all_namespaces, ''),
+                self._list_core('daemonsets', None, self.apps.list_daemon_set_for_all_namespaces, ''))
 
     def list_events(self, namespace=''):
         """The core/v1 Events of ``namespace`` (all namespaces when empty), as JSON dicts."""

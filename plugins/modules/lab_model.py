@@ -499,6 +499,8 @@ model:
         - C(addon_manifests) lists the enabled add-ons in apply order with the C(download) naming their manifest (and,
           for a kustomize tree in a source archive, the C(kustomize) directory inside it and the C(source_id) its unpacked
           tree is named by, which changes with the archive's pin).
+        - Each of C(scenarios) gains C(id), the name its outputs go under (V(<name>) or V(<name>-multi-worker)), and what
+          the scenario catalog knows of it (C(family), C(sample_dir), C(network), C(needs_gpu), C(effective_chain) for calc).
         - C(addons.images) is the add-ons' kustomize image overrides, the user's C(image_overrides) first, then one per
           image the lab builds (see RV(model.addon_images)).
         - C(docker_network) gains where its addresses go (C(lab_model.network_plan)) - C(gateway), C(node_range) (the

@@ -167,6 +167,15 @@ addons_bad_checksum() {
   grep -q 'Install the upstream add-ons in order' <<<"$out" && { echo "an add-on was applied before the refusal"; return 1; }
   echo "refused before any change: $(grep -o 'The checksum for [^"]*' <<<"$out" | head -n 1)"
 }
+# playbooks/status.yml, as users run it, on the e2e lab: its table and picture (status.md, status.svg
+# under the lab's state) name every node, the stand-in VF in its node, every add-on ready and calc-basic
+# passed (tests/e2e/check_status.py reads them).
+lab_status() {
+  ansible-playbook -i tests/e2e/inventory.yml playbooks/status.yml -e "@tests/e2e/lab.yml" -e "@tests/e2e/real-source.yml" \
+    -e "okl_e2e_repo=$repo" -e "okl_e2e_state_dir=$OKL_E2E_STATE" -e "okl_e2e_kind=$kind_bin" -e "okl_e2e_kubectl=$kubectl_bin" \
+    -e "okl_e2e_k8s_version=$k8s_version" -e "status_python=$(command -v python)" || return
+  python tests/e2e/check_status.py "$OKL_E2E_STATE/status"
+}
 # The upstream add-ons for real (tests/e2e/addons.yml): the devices stage moves the stand-in VFs into
 # the workers; MetalLB serves a LoadBalancer address this host reaches over TCP and UDP; Multus gives a
 # pod the netdev in -worker2 as net1 with an nv-ipam address this host reaches; the SR-IOV device
@@ -271,7 +280,7 @@ if phase kind install_kind && phase node-image build_node_image && phase echo-im
   if phase create create_cluster && phase idempotence recreate_noop && phase checks check_cluster \
     && phase bases build_bases && phase images build_images && phase images-noop images_noop \
     && phase images-rebuild images_rebuild && phase openkasugai deploy_scenario && phase ok-noop scenario_noop \
-    && phase bad-checksum addons_bad_checksum && phase addons addons_check && phase calc-multi custom_multi \
+    && phase bad-checksum addons_bad_checksum && phase addons addons_check && phase status lab_status && phase calc-multi custom_multi \
     && phase device-plugin device_plugin && phase restart restart_lab; then
     :
   else
