@@ -484,7 +484,7 @@ def normalize(params):
         cluster['docker_network'].update(network_plan(cluster['docker_network']['subnet'], len(cluster['nodes'])) or {})
         cluster['kubeconfig'] = os.path.join(params['state_dir'], cluster['name'], 'kubeconfig')
         names = node_names(cluster['name'], [n['role'] for n in cluster['nodes']])
-        cluster['nodes'] = [dict(node, name=name, index=index)
+        cluster['nodes'] = [dict(node, name=name, index=index, features=node_features(node, cluster['gpu_method']))
                             for index, (node, name) in enumerate(zip(cluster['nodes'], names, strict=True))]
         addons = {key: (dict(value) if isinstance(value, dict) else value) for key, value in cluster['addons'].items()}
         metallb = addons['metallb']
@@ -521,7 +521,7 @@ def normalize(params):
                                           gpu_method=cluster['gpu_method'],
                                           pci_address=pci_address(gpu['pci_address']) or gpu['pci_address']))
             for nic in node['nics']:
-                model['nics'].append(dict(nic, cluster=cluster['name'], node=node['name']))
+                model['nics'].append(dict(nic, cluster=cluster['name'], node=node['name'], attachment=nic_attachment(nic, node['name'])))
             for fpga in node['fpgas']:
                 model['fpgas'].append(dict(cluster=cluster['name'], node=node['name'],
                                            pci_address=pci_address(fpga['pci_address']) or fpga['pci_address']))
@@ -530,6 +530,21 @@ def normalize(params):
     for cluster in model['clusters']:
         cluster['addons']['images'] = addon_images.overrides(cluster, model)
     return model
+
+
+def node_features(node, gpu_method):
+    """What a node's image adds to kind's base, sorted: sriov (it gets PFs/VFs), gpu (the driver userland in the
+    node, gpu_method node_driver) or toolkit (nvidia-container-toolkit, gpu_method container_toolkit)."""
+    features = ['sriov'] if node['nics'] else []
+    if node['gpus']:
+        features.append('gpu' if gpu_method == 'node_driver' else 'toolkit')
+    return sorted(features)
+
+
+def nic_attachment(nic, node):
+    """The netns_attach selection that moves a PF's VFs (and the PF itself, with its address) into its node."""
+    return dict(container=node, pf=nic['pf'], include_pf=bool(nic['move_pf']), names=[],
+                addresses={nic['pf']: nic['pf_address']} if nic['pf_address'] else {}, rename={})
 
 
 def _cluster_field(cluster, rest=''):

@@ -499,6 +499,8 @@ model:
         - C(addon_manifests) lists the enabled add-ons in apply order with the C(download) naming their manifest (and,
           for a kustomize tree in a source archive, the C(kustomize) directory inside it and the C(source_id) its unpacked
           tree is named by, which changes with the archive's pin).
+        - Each of C(nodes) gains C(features), what its image adds to kind's base (V(sriov) with PFs, V(gpu) or V(toolkit)
+          with GPUs, by C(gpu_method)).
         - Each of C(scenarios) gains C(id), the name its outputs go under (V(<name>) or V(<name>-multi-worker)), and what
           the scenario catalog knows of it (C(family), C(sample_dir), C(network), C(needs_gpu), C(effective_chain) for calc).
         - C(addons.images) is the add-ons' kustomize image overrides, the user's C(image_overrides) first, then one per
@@ -514,7 +516,9 @@ model:
       type: list
       elements: dict
     nics:
-      description: Every PF of the lab with its C(cluster) and C(node).
+      description:
+        - Every PF of the lab with its C(cluster) and C(node), and C(attachment), the M(openkasugai.all_in_one.netns_attach)
+          selection that moves its VFs (and the PF, with C(pf_address)) into the node.
       type: list
       elements: dict
     fpgas:

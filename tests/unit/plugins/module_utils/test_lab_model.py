@@ -114,6 +114,19 @@ def test_normalize_names_nodes_as_kind_does_and_fills_defaults():
         ('kasugai-worker', 'ens1f0', 8), ('kasugai-worker2', '0000:af:00.0', 8)]
 
 
+def test_normalize_gives_each_node_its_image_features_each_pf_its_attachment_and_each_scenario_its_id():
+    model = lab_model.normalize(validated(GPU_SRIOV_LAB))
+    cluster = model['clusters'][0]
+    assert [n['features'] for n in cluster['nodes']] == [[], ['gpu', 'sriov'], ['sriov']]
+    assert model['nics'][0]['attachment'] == dict(container='kasugai-worker', pf='ens1f0', include_pf=True, names=[],
+                                                  addresses={'ens1f0': '192.168.91.11/24'}, rename={})
+    assert model['nics'][1]['attachment']['addresses'] == {'0000:af:00.0': '192.168.91.12/24'}
+    assert [s['id'] for s in cluster['scenarios']][-1] == 'video-p1c1-multi-worker'
+    raw = copy.deepcopy(GPU_SRIOV_LAB)
+    raw['clusters'][0]['gpu_method'] = 'container_toolkit'
+    assert lab_model.normalize(validated(raw))['clusters'][0]['nodes'][1]['features'] == ['sriov', 'toolkit']
+
+
 def test_default_metallb_pool_sits_at_the_top_of_the_docker_network():
     model = lab_model.normalize(validated(CPU_LAB))
     assert model['clusters'][0]['addons']['metallb']['addresses'] == ['172.30.0.244-172.30.0.253']
