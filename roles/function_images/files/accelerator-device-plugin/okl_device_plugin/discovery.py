@@ -3,8 +3,8 @@
 """Which accelerators a pool has, and whether each is healthy, from sysfs under a root.
 
 The sysfs reading is the collection's own ``plugins/module_utils/sysfs.py`` (the one
-accelerator_info uses): the image build copies it into this package as ``sysfs.py``; from a
-checkout it is imported from the collection.
+accelerator_info uses), imported by its collection name: the image installs it under lib/ as
+regular packages (tasks/device_plugin.yml); from a checkout it is the collection itself.
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
-try:  # the image: the collection's module_utils/sysfs.py copied in by the build
-    from okl_device_plugin.sysfs import Sysfs
-except ImportError:  # a checkout of the collection (tests, benchmarks)
-    from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs
 
 # Device nodes of an FPGA's management engine: reprogramming and resetting the whole FPGA, not the
 # accelerator a pod uses (its AFU port); given only to pools with ``fme: true``.
