@@ -19,6 +19,7 @@ is refused before anything changes, with every mistake listed at once.
 import copy
 import ipaddress
 import itertools
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -471,6 +472,8 @@ def normalize(params):
         registry['ca_file'] = os.path.join(params['state_dir'], 'registry', 'ca.crt')
 
     model = dict(state_dir=params['state_dir'], registry=registry, downloads=dict(params['downloads']),
+                 # where the accelerators stage records the host's original VF counts, driver and PF addresses
+                 accelerators_state_file=os.path.join(params['state_dir'], 'accelerators', 'original-state.json'),
                  build_from_source=list(params['build_from_source']), image_prefix=addon_images.image_prefix(registry),
                  controller_source=dict(params['controller_source']), clusters=[], gpus=[], nics=[], fpgas=[])
     # every URL the stages fetch points at the site mirror from here on (the upstream ones stay in mirror_files)
@@ -1005,11 +1008,14 @@ def _check_device_ownership(model):
     return problems
 
 
-def check_host(model, sysfs, uplinks, path_exists=os.path.exists, routes=(), fetch=None):
+def check_host(model, sysfs, uplinks, path_exists=os.path.exists, routes=(), fetch=None, recorded_pfs=None):
     """Rules that need the host: devices exist, VF limits, the uplink, files, the host's networks.
 
     ``sysfs`` is a module_utils.sysfs.Sysfs, ``uplinks`` the host's default-route interfaces,
-    ``routes`` its other routes as (interface, network) (module_utils.sysfs.host_routes). With
+    ``routes`` its other routes as (interface, network) (module_utils.sysfs.host_routes).
+    ``recorded_pfs`` maps a PF as the model names it to the PCI address the accelerators stage recorded
+    (``read_recorded_pfs``): on a lab already built, a PF whose netdev was moved into its node is no
+    longer seen by name on the host, and is found by that address. With
     ``fetch`` (url, git -> '' or why not; module_utils.mirror.probe), every URL the lab will fetch is
     tried from here, so that no stage is the first to find the network missing.
     """
@@ -1025,6 +1031,8 @@ def check_host(model, sysfs, uplinks, path_exists=os.path.exists, routes=(), fet
     for nic in model['nics']:
         field = 'lab_clusters (%s, %s).nics (%s)' % (nic['cluster'], nic['node'], nic['pf'])
         pf = sysfs.resolve_pf(nic['pf'])
+        if pf is None and (recorded_pfs or {}).get(nic['pf']):
+            pf = sysfs.resolve_pf(recorded_pfs[nic['pf']])  # moved into its node by the devices stage
         if pf is None:
             problems.append(Problem('%s.pf' % field, 'no network device or PCI function %r exists on the host.' % nic['pf'],
                                     'check `ip -br link` / `lspci -D` and use the PF netdev name or its PCI address.'))
@@ -1076,6 +1084,18 @@ def _check_host_routes(model, routes):
                                         '%s overlaps %s, a network of the host (routed through %s).' % (net, route, iface),
                                         'choose a subnet that no network or route of the host uses (see ip route).'))
     return problems
+
+
+def read_recorded_pfs(path):
+    """PF name -> PCI address from the accelerators stage's record of the host (its ``pfs``); {} without one."""
+    try:
+        with open(path, encoding='utf-8') as handle:
+            record = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    pfs = record.get('pfs') if isinstance(record, dict) else None
+    return {name: entry['pci_address'] for name, entry in (pfs or {}).items()
+            if isinstance(entry, dict) and entry.get('pci_address')}
 
 
 def _check_reachable(model, fetch):

@@ -465,6 +465,12 @@ model:
     controller_source:
       description: The controller source as given, defaults filled, its URL pointing into the site mirror when O(mirror) is set.
       type: dict
+    accelerators_state_file:
+      description:
+        - Where the accelerators stage records the host's original state (VF counts, the NVIDIA driver, each PF's PCI
+          address). On a lab already built, preflight finds a PF whose netdev is now in its node by that address.
+      type: str
+      sample: /var/lib/openkasugai-lab/accelerators/original-state.json
     mirror:
       description: The site mirror as a URL without a trailing slash (a directory becomes C(file://)), or empty.
       type: str
@@ -591,7 +597,8 @@ def main():
 
     def host(model):
         return lab_model.check_host(model, Sysfs(options['sysfs_root']), default_route_interfaces(options['procfs_root']),
-                                    routes=host_routes(options['procfs_root']), fetch=mirror.probe if options['check_downloads'] else None)
+                                    routes=host_routes(options['procfs_root']), fetch=mirror.probe if options['check_downloads'] else None,
+                                    recorded_pfs=lab_model.read_recorded_pfs(model['accelerators_state_file']))
 
     model, problems = lab_model.check(raw, host if options['check_host'] else None)
     if problems:

@@ -9,6 +9,7 @@ ConnectX-5 PFs ens1f0/ens1f1 on bus 0x3b and ens2f0 on 0xaf with 8 VFs each, an 
 """
 
 import copy
+import shutil
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,28 @@ def test_normalize_gives_each_node_its_image_features_each_pf_its_attachment_and
     raw = copy.deepcopy(GPU_SRIOV_LAB)
     raw['clusters'][0]['gpu_method'] = 'container_toolkit'
     assert lab_model.normalize(validated(raw))['clusters'][0]['nodes'][1]['features'] == ['sriov', 'toolkit']
+
+
+def test_a_pf_moved_into_its_node_is_found_by_its_recorded_address(machine, tmp_path):
+    """A re-run of a built lab: ens1f0 (move_pf) sits in kasugai-worker's netns, the host no longer sees it by name."""
+    for path in (Path(machine.root) / 'sys/class/net/ens1f0', Path(machine.root) / 'sys/bus/pci/devices/0000:3b:00.0/net/ens1f0'):
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path)
+    model = lab_model.normalize(validated(GPU_SRIOV_LAB))
+
+    def problems(recorded):
+        found = lab_model.check_host(model, Sysfs(machine.root), default_route_interfaces(machine.root),
+                                     path_exists=lambda path: True, routes=host_routes(machine.root), recorded_pfs=recorded)
+        return [p.field for p in found]
+    assert problems({}) == ['lab_clusters (kasugai, kasugai-worker).nics (ens1f0).pf']
+    record = tmp_path / 'original-state.json'
+    record.write_text('{"pfs": {"ens1f0": {"pci_address": "0000:3b:00.0", "netdev": "ens1f0", "sriov_numvfs": 0}}}')
+    assert lab_model.read_recorded_pfs(str(record)) == {'ens1f0': '0000:3b:00.0'}
+    assert problems(lab_model.read_recorded_pfs(str(record))) == []
+    assert lab_model.read_recorded_pfs(str(tmp_path / 'none.json')) == {}
+    assert model['accelerators_state_file'] == '/var/lib/openkasugai-lab/accelerators/original-state.json'
 
 
 def test_default_metallb_pool_sits_at_the_top_of_the_docker_network():
