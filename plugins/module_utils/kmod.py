@@ -14,6 +14,8 @@ import os
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs
 
 NVIDIA_MODULES = ('nvidia_drm', 'nvidia_modeset', 'nvidia_uvm', 'nvidia')
+# What a GPU worker loads for its pods, in load order (no DRM: nothing displays there).
+NVIDIA_NODE_MODULES = ('nvidia', 'nvidia_uvm', 'nvidia_modeset')
 
 
 def module_states(sysfs_root, names):

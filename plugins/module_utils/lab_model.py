@@ -21,12 +21,13 @@ import ipaddress
 import itertools
 import json
 import os
+import posixpath
 import re
 from dataclasses import dataclass
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils import addon_images
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import addon_images, kmod
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import mirror as site_mirror
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.scenarios import (
     CALC_DEFAULT_CHAIN,
@@ -36,7 +37,6 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils.scenarios i
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import normalize_pci_address
 
 DEFAULT_STATE_DIR = '/var/lib/openkasugai-lab'
-DEFAULT_GPU_MODULES = ['nvidia_drm', 'nvidia_modeset', 'nvidia_uvm', 'nvidia']
 REQUIRED_DOWNLOADS = ('kind', 'kubectl')
 # libfpga's sources, which the images stage needs for the cgo controllers (EthernetConnection runs on every lab).
 LIBFPGA_DOWNLOADS = ('hardware_drivers', 'parson')
@@ -349,7 +349,8 @@ def _scenario(item):
     item['id'] = item['name'] + ('-multi-worker' if item.get('multi_worker') else '')
     scenario = SCENARIOS.get(item['name'])
     if scenario is not None:
-        item.update(family=scenario.family, sample_dir=scenario.sample_dir, network=scenario.network, needs_gpu=scenario.needs_gpu)
+        item.update(family=scenario.family, sample_dir=scenario.sample_dir, network=scenario.network, needs_gpu=scenario.needs_gpu,
+                    sample_path=posixpath.join(SAMPLE_DATA_DIR, scenario.sample_dir))
         if scenario.family == 'calc':
             item['effective_chain'] = list(item['chain'] or CALC_DEFAULT_CHAIN)
     return item
@@ -474,6 +475,8 @@ def normalize(params):
     model = dict(state_dir=params['state_dir'], registry=registry, downloads=dict(params['downloads']),
                  # where the accelerators stage records the host's original VF counts, driver and PF addresses
                  accelerators_state_file=os.path.join(params['state_dir'], 'accelerators', 'original-state.json'),
+                 # the NVIDIA stack the accelerators stage unloads on the host (dependents first) and a GPU worker loads
+                 gpu_modules=dict(unload=list(kmod.NVIDIA_MODULES), load=list(kmod.NVIDIA_NODE_MODULES)),
                  build_from_source=list(params['build_from_source']), image_prefix=addon_images.image_prefix(registry),
                  controller_source=dict(params['controller_source']), clusters=[], gpus=[], nics=[], fpgas=[])
     # every URL the stages fetch points at the site mirror from here on (the upstream ones stay in mirror_files)
@@ -1126,8 +1129,7 @@ def _check_local_sources(model, path_exists):
         else:
             for cluster in model['clusters']:
                 for si, item in enumerate(cluster['scenarios']):
-                    scenario = SCENARIOS.get(item['name'])
-                    sample = os.path.join(source['path'], SAMPLE_DATA_DIR, scenario.sample_dir) if scenario else None
+                    sample = os.path.join(source['path'], item['sample_path']) if item.get('sample_path') else None
                     if sample and not path_exists(sample):
                         problems.append(Problem('%s.scenarios[%d].name' % (_cluster_field(cluster), si),
                                                 'the controller source has no sample data for %s (%s).' % (item['name'], sample),

@@ -465,6 +465,11 @@ model:
     controller_source:
       description: The controller source as given, defaults filled, its URL pointing into the site mirror when O(mirror) is set.
       type: dict
+    gpu_modules:
+      description: The NVIDIA kernel modules - C(unload), the stack the accelerators stage unloads on the host (dependents
+        first), and C(load), what a GPU worker loads, in order.
+      type: dict
+      sample: {unload: [nvidia_drm, nvidia_modeset, nvidia_uvm, nvidia], load: [nvidia, nvidia_uvm, nvidia_modeset]}
     accelerators_state_file:
       description:
         - Where the accelerators stage records the host's original state (VF counts, the NVIDIA driver, each PF's PCI
@@ -508,7 +513,8 @@ model:
         - Each of C(nodes) gains C(features), what its image adds to kind's base (V(sriov) with PFs, V(gpu) or V(toolkit)
           with GPUs, by C(gpu_method)).
         - Each of C(scenarios) gains C(id), the name its outputs go under (V(<name>) or V(<name>-multi-worker)), and what
-          the scenario catalog knows of it (C(family), C(sample_dir), C(network), C(needs_gpu), C(effective_chain) for calc).
+          the scenario catalog knows of it (C(family), C(sample_dir), C(sample_path) - its sample data in the controller
+          source, C(network), C(needs_gpu), C(effective_chain) for calc).
         - C(addons.images) is the add-ons' kustomize image overrides, the user's C(image_overrides) first, then one per
           image the lab builds (see RV(model.addon_images)).
         - C(docker_network) gains where its addresses go (C(lab_model.network_plan)) - C(gateway), C(node_range) (the
