@@ -117,6 +117,29 @@ def test_mirror_playbook_fills_a_mirror_that_the_lab_then_passes_preflight_with(
     assert 'changed=0' in out and 'failed=0' in out
 
 
+def test_a_git_controller_source_is_mirrored_as_a_bare_clone_that_the_lab_then_takes(upstream_pins, tmp_path):
+    upstream = tmp_path / 'controller'
+    git = ['git', '-c', 'user.name=test', '-c', 'user.email=test@example.invalid', '-C', str(upstream)]
+    subprocess.run(['git', 'init', '-q', str(upstream)], check=True)
+    (upstream / 'README.md').write_text('the controller\n')
+    subprocess.run(git + ['add', 'README.md'], check=True)
+    subprocess.run(git + ['commit', '-q', '-m', 'one'], check=True)
+    commit = subprocess.run(git + ['rev-parse', 'HEAD'], check=True, capture_output=True, text=True).stdout.strip()
+    source = tmp_path / 'git-source.yml'
+    source.write_text(yaml.safe_dump({'lab_controller_source': {'type': 'git', 'git_url': 'file://%s' % upstream, 'version': commit}}))
+    site = tmp_path / 'site-mirror'
+    result = run_playbook('localhost-cpu', 'mirror.yml', '-e', '@%s' % upstream_pins, '-e', '@%s' % source, '-e', 'mirror_dir=%s' % site)
+    assert result.returncode == 0, result.stdout + result.stderr
+    bare = site / 'git' / 'controller.git'
+    assert (bare / 'HEAD').is_file() and not (bare / '.git').exists()
+    assert subprocess.run(['git', '-C', str(bare), 'cat-file', '-e', commit + '^{commit}'], check=False).returncode == 0
+    # the lab pointed at the mirror reaches it there
+    result = run_site('localhost-cpu', '-e', '@%s' % upstream_pins, '-e', '@%s' % source, '-e', 'lab_mirror=%s' % site,
+                      tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'controller source: file://%s/git/controller.git' % site in result.stdout and commit in result.stdout
+
+
 def test_mirror_playbook_refuses_a_relative_directory():
     result = run_playbook('localhost-cpu', 'mirror.yml', '-e', 'mirror_dir=srv/mirror')
     assert result.returncode == 2
