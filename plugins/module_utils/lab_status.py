@@ -113,16 +113,17 @@ def cluster_snapshot(cluster, health, links, workloads, resources, results, api_
                 scenarios=scenario_entries(cluster, results))
 
 
+def _registry_text(registry):
+    return 'none (images loaded into the nodes)' if registry['type'] == 'none' else '%s %s' % (registry['type'], registry['url'])
+
+
 def _yes(flag):
     return 'yes' if flag else 'NO'
 
 
 def markdown(snapshot):
     """The snapshot as Markdown tables, one section per cluster."""
-    registry = snapshot['registry']
-    lines = ['# Lab status', '', 'Taken %s on %s. Registry: %s.' % (
-        snapshot['taken'], snapshot['host'], 'none (images loaded into the nodes)' if registry['type'] == 'none'
-        else '%s %s' % (registry['type'], registry['url'])), '']
+    lines = ['# Lab status', '', 'Taken %s on %s. Registry: %s.' % (snapshot['taken'], snapshot['host'], _registry_text(snapshot['registry'])), '']
     for cluster in snapshot['clusters']:
         net = cluster['network']
         lines += ['## Cluster %s: %s' % (cluster['name'], 'whole' if cluster['whole'] else 'NOT whole'), '',
@@ -133,8 +134,9 @@ def markdown(snapshot):
         for node in cluster['nodes']:
             devices = ('(could not be read)' if node['devices'] is None else
                        ', '.join('%s (%s%s)' % (d['name'], d['kind'], ' ' + d['pci'] if d['pci'] else '') for d in node['devices']) or '-')
-            lines.append('| %s | %s | %s | %s | %s | %s | %s |' % (node['name'], node['role'], _yes(node['running']), _yes(node['ready']),
-                                                                 node['address'] or '-', devices, ', '.join(node['gpus']) or '-'))
+            cells = (node['name'], node['role'], _yes(node['running']), _yes(node['ready']), node['address'] or '-', devices,
+                     ', '.join(node['gpus']) or '-')
+            lines.append('| %s | %s | %s | %s | %s | %s | %s |' % cells)
         lines += ['', '| add-on | ready | workloads |', '|---|---|---|']
         lines += ['| %s | %s | %s |' % (a['name'], _yes(a['ready']), a['detail']) for a in cluster['addons']] or ['| (none) | | |']
         if cluster['openkasugai']:
@@ -224,11 +226,9 @@ def svg(snapshot):
                 colour = _GREEN if item['result'] == 'passed' else (_GREY if item['result'] == 'not run' else _RED)
                 drawing.text(sx, sy, '%s: %s' % (item['name'], item['result']), 12, colour)
         y += height + 20
-    registry = snapshot['registry']
     head = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d">' % (width, y + 10, width, y + 10),
             '<rect width="100%" height="100%" fill="#ffffff"/>']
     title = _Svg()
     title.text(30, 30, 'Lab on %s' % snapshot['host'], 18, bold=True)
-    title.text(30, 52, 'taken %s - registry: %s' % (snapshot['taken'], 'none (images loaded into the nodes)' if registry['type'] == 'none'
-                                                     else '%s %s' % (registry['type'], registry['url'])), 12, _GREY)
+    title.text(30, 52, 'taken %s - registry: %s' % (snapshot['taken'], _registry_text(snapshot['registry'])), 12, _GREY)
     return '\n'.join(head + title.parts + drawing.parts + ['</svg>', ''])
