@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check the status table and picture playbooks/status.yml wrote for the e2e lab, on their content.
 
     check_status.py STATUS_DIR
