@@ -1,6 +1,6 @@
 """Check the status table and picture playbooks/status.yml wrote for the e2e lab, on their content.
 
-    check_status.py STATUS_DIR
+    python tests/e2e/check_status.py STATUS_DIR
 
 The picture (status.svg, parsed as XML) must name every node of okl-e2e, show the cluster whole, the
 docker network, the veth that stands in for a VF in -worker (net1) in that node's box, every add-on
