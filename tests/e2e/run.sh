@@ -234,8 +234,9 @@ images() {  # images [extra args]
 }
 build_images() { images; }
 # The images stage with no cluster to load into (prebuild): its builds land in buildah's storage and the
-# archives, which the images phase of a full run then only loads.
-prebuild_images() { images -e function_images_kind_load=false; }
+# archives, which the images phase of a full run then only loads. The device plugin's image too, which
+# the device-plugin phase then finds built.
+prebuild_images() { images -e function_images_kind_load=false -e function_images_device_plugin=true; }
 # A re-run of the images stage with nothing changed builds, exports and loads nothing.
 images_noop() {
   local out start
