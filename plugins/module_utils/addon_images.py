@@ -17,9 +17,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-# lab_build_from_source: what a lab may build instead of downloading or pulling.
-BUILD_FROM_SOURCE_CHOICES = ['addon_images']
-
 
 @dataclass(frozen=True)
 class AddonImage:

@@ -38,6 +38,10 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs impor
 
 DEFAULT_STATE_DIR = '/var/lib/openkasugai-lab'
 REQUIRED_DOWNLOADS = ('kind', 'kubectl')
+# lab_build_from_source: what a lab may build instead of downloading or pulling.
+BUILD_FROM_SOURCE_CHOICES = ['addon_images', 'kind']
+# The Go module proxy from-source builds of Go programs read (kind), unless the lab names its own.
+DEFAULT_GO_PROXY = 'https://proxy.golang.org'
 # libfpga's sources, which the images stage needs for the cgo controllers (EthernetConnection runs on every lab).
 LIBFPGA_DOWNLOADS = ('hardware_drivers', 'parson')
 # The controller source the lab deploys (CRDs, controllers, sample data, function sources).
@@ -138,7 +142,8 @@ ARGUMENT_SPEC = dict(
     )),
     downloads=dict(type='dict', default={}),
     mirror=dict(type='str', default=''),
-    build_from_source=dict(type='list', elements='str', default=[], choices=addon_images.BUILD_FROM_SOURCE_CHOICES),
+    build_from_source=dict(type='list', elements='str', default=[], choices=BUILD_FROM_SOURCE_CHOICES),
+    go_proxy=dict(type='str', default=DEFAULT_GO_PROXY),
     controller_source=dict(type='dict', apply_defaults=True, options=dict(
         type=dict(type='str', default='git', choices=['git', 'path', 'archive']),
         git_url=dict(type='str', default=CONTROLLER_GIT_URL),
@@ -174,6 +179,7 @@ _KUBERNETES_VERSION = re.compile(r'^v[0-9]+\.[0-9]+\.[0-9]+$')
 # A controller version the function_images stage can clone: a full commit, or a release tag (fetched shallow).
 _GIT_COMMIT = re.compile(r'^[0-9a-f]{40}$')
 _RELEASE_TAG = re.compile(r'^v[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$')
+_GO_VERSION = re.compile(r'^go[0-9]+\.[0-9]+(\.[0-9]+)?$')
 # Directories the lab must not own: the stages create files there and teardown removes them.
 SYSTEM_DIRS = frozenset((
     '/', '/bin', '/boot', '/dev', '/etc', '/home', '/lib', '/lib32', '/lib64', '/media', '/mnt', '/opt', '/proc',
@@ -185,7 +191,7 @@ _CHECKSUM = re.compile(r'^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$')
 
 # The inventory variable of each part of the model (the module's options drop the lab_ prefix).
 INVENTORY_NAMES = dict(state_dir='lab_state_dir', registry='lab_registry', downloads='lab_downloads', mirror='lab_mirror',
-                       build_from_source='lab_build_from_source', controller_source='lab_controller_source',
+                       build_from_source='lab_build_from_source', go_proxy='lab_go_proxy', controller_source='lab_controller_source',
                        clusters='lab_clusters')
 
 
@@ -477,7 +483,8 @@ def normalize(params):
                  accelerators_state_file=os.path.join(params['state_dir'], 'accelerators', 'original-state.json'),
                  # the NVIDIA stack the accelerators stage unloads on the host (dependents first) and a GPU worker loads
                  gpu_modules=dict(unload=list(kmod.NVIDIA_MODULES), load=list(kmod.NVIDIA_NODE_MODULES)),
-                 build_from_source=list(params['build_from_source']), image_prefix=addon_images.image_prefix(registry),
+                 build_from_source=list(params['build_from_source']), go_proxy=params['go_proxy'].rstrip('/'),
+                 image_prefix=addon_images.image_prefix(registry),
                  controller_source=dict(params['controller_source']), clusters=[], gpus=[], nics=[], fpgas=[])
     # every URL the stages fetch points at the site mirror from here on (the upstream ones stay in mirror_files)
     site_mirror.apply(model, params['mirror'])
@@ -564,7 +571,8 @@ def check_model(model):
     problems += _check_registry(model['registry'])
     problems += _check_registry_address(model)
     problems += [Problem('lab_mirror', message, fix) for message, fix in site_mirror.check(model['mirror'])]
-    problems += _check_downloads(model['downloads'])
+    problems += _check_downloads(model)
+    problems += _check_go(model)
     problems += _check_addon_downloads(model)
     problems += _check_controller_source(model['controller_source'])
     problems += _check_clusters(model['clusters'])
@@ -640,19 +648,48 @@ def _check_registry_address(model):
     return problems
 
 
-def _check_downloads(downloads):
+def required_downloads(model):
+    """The downloads every lab fetches: kind and kubectl, or, with kind built from source, the Go toolchain instead of kind."""
+    if 'kind' in model['build_from_source']:
+        return ('go',) + tuple(name for name in REQUIRED_DOWNLOADS if name != 'kind')
+    return REQUIRED_DOWNLOADS
+
+
+def _check_go(model):
     problems = []
-    for name in REQUIRED_DOWNLOADS:
+    proxy = model['go_proxy']
+    if not (proxy.startswith('https://') or proxy.startswith('file:///')):
+        problems.append(Problem('lab_go_proxy', '%r is not an https:// or file:// URL of a Go module proxy.' % proxy,
+                                'give your site\'s Go module proxy, or leave it out for %s.' % DEFAULT_GO_PROXY))
+    go = model['downloads'].get('go')
+    if 'kind' in model['build_from_source'] and isinstance(go, dict) and not _GO_VERSION.match(str(go.get('version') or '')):
+        problems.append(Problem('lab_downloads.go.version', '%r is not a Go release such as go1.24.4 (the toolchain zip unpacks '
+                                'under golang.org/toolchain@v0.0.1-<version>.linux-amd64).' % go.get('version'),
+                                'give the version of the zip, e.g. go1.24.4.'))
+    kind = model['downloads'].get('kind')
+    if 'kind' in model['build_from_source'] and isinstance(kind, dict) and not _RELEASE_TAG.match(str(kind.get('version') or '')):
+        problems.append(Problem('lab_downloads.kind.version', '%r is not a release tag: kind is built with go install sigs.k8s.io/kind@<version>.'
+                                % kind.get('version'), 'pin a kind release, e.g. v0.32.0.'))
+    return problems
+
+
+def _check_downloads(model):
+    downloads = model['downloads']
+    problems = []
+    for name in required_downloads(model):
         if name not in downloads:
-            problems.append(Problem('lab_downloads.%s' % name, 'no download is described for %s.' % name,
+            what = ('the Go toolchain that builds kind (lab_build_from_source: [kind])' if name == 'go' else name)
+            problems.append(Problem('lab_downloads.%s' % name, 'no download is described for %s.' % what,
                                     'add lab_downloads.%s with version, url and checksum (see inventory/*/group_vars/all/downloads.yml).' % name))
     for name, item in sorted(downloads.items()):
         field = 'lab_downloads.%s' % name
         if not isinstance(item, dict):
             problems.append(Problem(field, 'must be a mapping with version, url and checksum.', 'write it as {version, url, checksum}.'))
             continue
-        # A local path (an offline copy of a manifest or of a kustomize tree) replaces url + checksum.
-        for key in ('version',) if item.get('path') else ('version', 'url', 'checksum'):
+        # A local path (an offline copy of a manifest or of a kustomize tree) replaces url + checksum; kind built
+        # from source needs only its version.
+        built = name == 'kind' and 'kind' in model['build_from_source']
+        for key in ('version',) if item.get('path') or built else ('version', 'url', 'checksum'):
             if not item.get(key):
                 problems.append(Problem('%s.%s' % (field, key), 'is missing.',
                                         'every download is pinned: give version, url and checksum (or version and a local path).'))
@@ -1103,7 +1140,7 @@ def read_recorded_pfs(path):
 
 def _check_reachable(model, fetch):
     """One problem listing every download and source this lab needs and cannot reach, with the ways out."""
-    missing = site_mirror.unreachable(site_mirror.needed(model, REQUIRED_DOWNLOADS, LIBFPGA_DOWNLOADS), fetch)
+    missing = site_mirror.unreachable(site_mirror.needed(model, required_downloads(model), LIBFPGA_DOWNLOADS), fetch)
     if not missing:
         return []
     where = ('from the site mirror %s' % model['mirror']) if model['mirror'] else 'from the kind-host'

@@ -133,7 +133,8 @@ def apply(model, mirror):
 def needed(model, required, libfpga):
     """(what, url, git) of each URL a run of site.yml fetches with this model.
 
-    ``required``: the downloads every lab fetches (kind, kubectl); ``libfpga``: those of a lab running
+    ``required``: the downloads every lab fetches (kind, kubectl; the Go toolchain instead of kind when kind is
+    built from source, with the Go module proxy it builds from); ``libfpga``: those of a lab running
     OpenKasugai. Local paths are left out: check_host() checks that they exist.
     """
     names = set(required)
@@ -147,6 +148,11 @@ def needed(model, required, libfpga):
         item = model['downloads'].get(name)
         if isinstance(item, dict) and item.get('url') and not item.get('path'):
             result.append(('lab_downloads.%s' % name, str(item['url']), False))
+    kind = model['downloads'].get('kind')
+    if 'kind' in model['build_from_source'] and isinstance(kind, dict) and kind.get('version'):
+        # go install sigs.k8s.io/kind@<version> reads the module and its dependencies from the Go module proxy
+        result.append(('lab_go_proxy (sigs.k8s.io/kind %s)' % kind['version'],
+                       '%s/sigs.k8s.io/kind/@v/%s.info' % (model['go_proxy'], kind['version']), False))
     source = model['controller_source']
     if source['type'] == 'archive' and source['archive_url']:
         result.append(('lab_controller_source', source['archive_url'], False))

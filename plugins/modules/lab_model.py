@@ -74,7 +74,8 @@ options:
         default: ''
   downloads:
     description:
-      - Binaries and manifests the lab downloads, by name (C(lab_downloads)); V(kind) and V(kubectl) are required.
+      - Binaries and manifests the lab downloads, by name (C(lab_downloads)); V(kind) and V(kubectl) are required, and
+        V(go), the Go toolchain, with V(kind) in O(build_from_source).
       - Each value is a mapping with C(version), C(url) (https:// or file:// for an offline mirror; plain HTTP is refused)
         and C(checksum) (V(sha256:<hex>) or V(sha512:<hex>)).
       - Every enabled add-on needs V(<addon>_manifest) (V(multus_manifest), V(sriov_cni_manifest),
@@ -109,17 +110,28 @@ options:
     default: ''
   build_from_source:
     description:
-      - What the lab builds from pinned sources instead of pulling (C(lab_build_from_source)), for labs that reach no
-        container registry.
+      - What the lab builds from pinned sources instead of pulling or downloading (C(lab_build_from_source)), for labs
+        that reach no container registry or no GitHub.
       - V(addon_images) - the images stage builds the images of the enabled upstream add-ons (MetalLB from the Go
         module C(go.universe.tf/metallb) at the version of V(metallb_manifest); Multus, sriov-cni, the SR-IOV device
         plugin and nvidia-k8s-ipam from their C(<addon>_source) archives), named C(<registry>/<project>/<name>:<version>)
         (or C(localhost/...) loaded into the nodes), and the add-ons stage points the manifests at them; an
         O(clusters[].addons.image_overrides) entry for the same image wins.
+      - V(kind) - the host stage builds kind as kind documents it, C(go install sigs.k8s.io/kind@<version>) at the
+        version of V(kind) in O(downloads), with the Go toolchain V(go) of O(downloads) (the toolchain zip the Go module
+        proxy serves, C(https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go<version>.linux-amd64.zip), pinned by
+        checksum) and the modules of O(go_proxy); V(kind) then needs only its C(version).
     type: list
     elements: str
-    choices: [addon_images]
+    choices: [addon_images, kind]
     default: []
+  go_proxy:
+    description:
+      - The Go module proxy (C(lab_go_proxy)) that from-source builds of Go programs on the kind-host read (kind, with
+        V(kind) in O(build_from_source)), an C(https://) or C(file://) URL; your site's proxy where the public one
+        cannot be reached. Preflight asks it for the pinned kind version before any change.
+    type: str
+    default: https://proxy.golang.org
   controller_source:
     description:
       - The OpenKasugai controller source (C(lab_controller_source)) the add-ons, images and scenario stages read
@@ -436,6 +448,7 @@ EXAMPLES = r"""
     downloads: "{{ lab_downloads }}"
     mirror: "{{ lab_mirror | default(omit) }}"
     build_from_source: "{{ lab_build_from_source | default(omit) }}"
+    go_proxy: "{{ lab_go_proxy | default(omit) }}"
     controller_source: "{{ lab_controller_source | default(omit) }}"
     clusters: "{{ lab_clusters }}"
   register: lab
@@ -492,6 +505,9 @@ model:
       description: O(build_from_source) as given.
       type: list
       elements: str
+    go_proxy:
+      description: O(go_proxy) without a trailing slash.
+      type: str
     image_prefix:
       description: Where the lab's own images are named, C(<registry url>/<project>) or V(localhost) (no registry).
       type: str

@@ -53,6 +53,30 @@ if ! "$OKL_CACHE/go/bin/kind" version 2>/dev/null | grep -q "^kind $kind_version
 fi
 log "$("$OKL_CACHE/go/bin/kind" version)"
 
+# --- the Go toolchain zip the inventories pin (lab_downloads.go), from the Go module proxy ----------
+# molecule's host scenario builds kind from source with it (lab_build_from_source: [kind]).
+go_zip="$OKL_CACHE/downloads/go-toolchain.zip"
+"$OKL_VENV/bin/python" - "$repo/inventory/localhost-cpu/group_vars/all/downloads.yml" "$go_zip" <<'PY'
+import hashlib, os, sys, urllib.request, yaml
+pin = yaml.safe_load(open(sys.argv[1]))['lab_downloads']['go']
+dest = sys.argv[2]
+want = pin['checksum'].split(':', 1)[1]
+def digest(path):
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            h.update(block)
+    return h.hexdigest()
+if not (os.path.isfile(dest) and digest(dest) == want):
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    print('[setup] downloading Go %s from %s' % (pin['version'], pin['url']), flush=True)
+    urllib.request.urlretrieve(pin['url'], dest + '.tmp')
+    if digest(dest + '.tmp') != want:
+        sys.exit('the Go toolchain zip does not match its pinned checksum %s' % pin['checksum'])
+    os.replace(dest + '.tmp', dest)
+PY
+log "Go toolchain zip ready ($go_zip)"
+
 # --- Debian base image (systemd + python3) for molecule and test nodes -----------
 if ! docker image inspect "$OKL_BASE_IMAGE" >/dev/null 2>&1; then
   tarball="$OKL_CACHE/debian-bookworm-systemd.tar"

@@ -221,3 +221,45 @@ def test_an_https_mirror_is_probed_with_head_and_tls_verified(https_server, monk
 
 def test_an_unreachable_host_says_why():
     assert mirror.probe('https://127.0.0.1:1/kind', timeout=5) != ''
+
+
+GO = {'version': 'go1.24.4', 'checksum': SHA,
+      'url': 'https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go1.24.4.linux-amd64.zip'}
+
+
+def test_kind_from_source_needs_the_go_toolchain_and_the_module_proxy_instead_of_kind_s_release():
+    model = model_of(CPU_LAB, downloads=dict(PINNED, go=GO), build_from_source=['kind'])
+    assert lab_model.check_model(model) == []
+    needed = {what: url for what, url, _git in mirror.needed(model, lab_model.required_downloads(model), lab_model.LIBFPGA_DOWNLOADS)}
+    assert 'lab_downloads.kind' not in needed
+    assert needed['lab_downloads.go'] == GO['url']
+    assert needed['lab_go_proxy (sigs.k8s.io/kind v0.32.0)'] == 'https://proxy.golang.org/sigs.k8s.io/kind/@v/v0.32.0.info'
+    # the toolchain zip has its place in a mirror like any archive
+    assert mirror.download_path('go', GO) == 'src/v0.0.1-go1.24.4.linux-amd64.zip'
+
+
+@pytest.mark.parametrize('changes, field, message', [
+    (dict(downloads=PINNED), 'lab_downloads.go', 'no download is described for the Go toolchain that builds kind'),
+    (dict(downloads=dict(PINNED, go=dict(GO, version='1.24.4'))), 'lab_downloads.go.version', "'1.24.4' is not a Go release"),
+    (dict(downloads=dict(PINNED, go=GO, kind=dict(PINNED['kind'], version='main'))), 'lab_downloads.kind.version',
+     "'main' is not a release tag"),
+    (dict(downloads=dict(PINNED, go=GO), go_proxy='http://goproxy.example.com'), 'lab_go_proxy', 'is not an https:// or file:// URL'),
+])
+def test_kind_from_source_is_refused_without_what_it_builds_with(changes, field, message):
+    problems = lab_model.check_model(model_of(CPU_LAB, build_from_source=['kind'], **changes))
+    assert [p.field for p in problems] == [field]
+    assert message in problems[0].message
+
+
+def test_a_site_go_proxy_is_what_preflight_asks():
+    model = model_of(CPU_LAB, downloads=dict(PINNED, go=GO), build_from_source=['kind'], go_proxy='https://goproxy.example.com/')
+    assert model['go_proxy'] == 'https://goproxy.example.com'
+    urls = [url for _what, url, _git in mirror.needed(model, lab_model.required_downloads(model), lab_model.LIBFPGA_DOWNLOADS)]
+    assert 'https://goproxy.example.com/sigs.k8s.io/kind/@v/v0.32.0.info' in urls
+
+
+def test_kind_built_from_source_needs_only_its_version():
+    downloads = dict(PINNED, go=GO, kind={'version': 'v0.32.0'})
+    assert lab_model.check_model(model_of(CPU_LAB, downloads=downloads, build_from_source=['kind'])) == []
+    assert [p.field for p in lab_model.check_model(model_of(CPU_LAB, downloads=downloads))] == [
+        'lab_downloads.kind.url', 'lab_downloads.kind.checksum']
