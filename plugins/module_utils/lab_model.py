@@ -1149,9 +1149,10 @@ def _check_reachable(model, fetch):
            'or give each a {version, path} copy on the kind-host.' % layout if model['mirror'] else
            'set lab_mirror to a site mirror that holds them (playbooks/mirror.yml fills one on a connected machine; %s), '
            'or give each a {version, path} copy on the kind-host.' % layout)
-    return [Problem('lab_downloads', '%d download%s cannot be had %s: %s.' % (
+    # one line each, under the problem's first line
+    return [Problem('lab_downloads', '%d download%s cannot be had %s:%s\n ' % (
         len(missing), '' if len(missing) == 1 else 's', where,
-        '; '.join('%s (%s: %s)' % (what, url, why) for what, url, why in missing)), fix)]
+        ''.join('\n    %s (%s: %s)' % (what, url, why) for what, url, why in missing)), fix)]
 
 
 def _check_local_sources(model, path_exists):

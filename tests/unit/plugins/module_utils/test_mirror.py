@@ -149,7 +149,8 @@ def test_the_host_check_refuses_once_listing_every_missing_download_and_the_ways
     problems = lab_model._check_reachable(model, mirror.probe)
     assert [p.field for p in problems] == ['lab_downloads']
     message = problems[0].message
-    assert message.startswith('4 downloads cannot be had from the site mirror file://%s: ' % tmp_path)
+    assert message.startswith('4 downloads cannot be had from the site mirror file://%s:\n    lab_downloads.' % tmp_path)
+    assert len(message.strip().splitlines()) == 1 + 4  # one line per download
     for missing in ('lab_downloads.kind (file://%s/bin/kind-linux-amd64-v0.32.0: no such file)' % tmp_path,
                     'lab_downloads.kubectl', 'lab_downloads.hardware_drivers',
                     'lab_controller_source (file://%s/git/controller.git: no such repository)' % tmp_path):
