@@ -58,17 +58,45 @@ sanity() {
   return "$rc"
 }
 
+# Scenarios run OKL_MOLECULE_JOBS at a time (default 2: they mostly wait on apt, systemd and the
+# Docker engine, and each has its own containers, networks and caches), each into its own log, printed
+# whole when it ends, with its time.
 molecule_all() {
-  local scenarios rc=0
-  scenarios=${OKL_MOLECULE_SCENARIOS:-$(find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -rn1 basename | sort)}
-  for s in $scenarios; do
-    printf '\n----- molecule test -s %s -----\n' "$s"
+  local scenarios rc=0 jobs=${OKL_MOLECULE_JOBS:-2} dir="$repo/tests/output/molecule" s
+  # the longest first (cold: node_image 11 min, host 9, accelerators 8, devices 7, function_images 5), the rest after
+  local longest="node_image host accelerators devices function_images"
+  scenarios=${OKL_MOLECULE_SCENARIOS:-$(find extensions/molecule -mindepth 2 -maxdepth 2 -name molecule.yml -printf '%h\n' | xargs -rn1 basename \
+    | awk -v order="$longest" 'BEGIN { n = split(order, o, " "); for (i = 1; i <= n; i++) rank[o[i]] = i }
+                                { print (($0 in rank) ? rank[$0] : 99) " " $0 }' | sort -k1,1n -k2 | cut -d" " -f2)}
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  molecule_one() {
     local start
     start=$(date +%s)
-    if molecule test -s "$s"; then
-      printf -- '----- molecule %s passed in %ss\n' "$s" "$(( $(date +%s) - start ))"
+    molecule test -s "$1" >"$dir/$1.log" 2>&1
+    echo "$? $(( $(date +%s) - start ))" >"$dir/$1.result"
+  }
+  # only these jobs are waited for (the e2e prebuild runs in the background of this shell too)
+  local -a running=() pids=() alive
+  prune() { alive=(); local pid; for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done; pids=("${alive[@]}"); }
+  for s in $scenarios; do
+    prune
+    while (( ${#pids[@]} >= jobs )); do wait -n "${pids[@]}"; prune; done
+    molecule_one "$s" &
+    pids+=("$!")
+    running+=("$s")
+  done
+  prune
+  while (( ${#pids[@]} > 0 )); do wait -n "${pids[@]}"; prune; done
+  for s in "${running[@]}"; do
+    local result seconds
+    read -r result seconds <"$dir/$s.result" || { result=1 seconds=0; }
+    printf '\n----- molecule test -s %s -----\n' "$s"
+    cat "$dir/$s.log"
+    if [[ $result == 0 ]]; then
+      printf -- '----- molecule %s passed in %ss\n' "$s" "$seconds"
     else
-      printf -- '----- molecule %s FAILED in %ss\n' "$s" "$(( $(date +%s) - start ))"
+      printf -- '----- molecule %s FAILED in %ss\n' "$s" "$seconds"
       rc=1
     fi
   done
