@@ -31,6 +31,8 @@ def node_devices(links):
         if not name or _PLAIN_NETDEV.match(name):
             continue
         info = link.get('linkinfo') or {}
+        if info.get('info_kind') == 'bridge':
+            continue  # the node's own pod network bridge; the lab moves NICs, VFs and their stand-ins, never a bridge
         devices.append(dict(name=name, kind=info.get('info_kind') or ('pci' if link.get('parentbus') == 'pci' else 'netdev'),
                             pci=link.get('parentdev') if link.get('parentbus') == 'pci' else '',
                             state=link.get('operstate') or ''))
@@ -123,7 +125,8 @@ def _yes(flag):
 
 def markdown(snapshot):
     """The snapshot as Markdown tables, one section per cluster."""
-    lines = ['# Lab status', '', 'Taken %s on %s. Registry: %s.' % (snapshot['taken'], snapshot['host'], _registry_text(snapshot['registry'])), '']
+    taken = ' Taken %s.' % snapshot['taken'] if snapshot['taken'] else ''
+    lines = ['# Lab status', '', 'On %s.%s Registry: %s.' % (snapshot['host'], taken, _registry_text(snapshot['registry'])), '']
     for cluster in snapshot['clusters']:
         net = cluster['network']
         lines += ['## Cluster %s: %s' % (cluster['name'], 'whole' if cluster['whole'] else 'NOT whole'), '',
@@ -230,5 +233,6 @@ def svg(snapshot):
             '<rect width="100%" height="100%" fill="#ffffff"/>']
     title = _Svg()
     title.text(30, 30, 'Lab on %s' % snapshot['host'], 18, bold=True)
-    title.text(30, 52, 'taken %s - registry: %s' % (snapshot['taken'], _registry_text(snapshot['registry'])), 12, _GREY)
+    title.text(30, 52, '%sregistry: %s' % ('taken %s - ' % snapshot['taken'] if snapshot['taken'] else '', _registry_text(snapshot['registry'])),
+               12, _GREY)
     return '\n'.join(head + title.parts + drawing.parts + ['</svg>', ''])

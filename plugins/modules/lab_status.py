@@ -186,7 +186,7 @@ def main():
         clusters = [look(docker, cluster, p['scenario_output_dir']) for cluster in model['clusters']]
     except CliError as exc:
         module.fail_json(**exc.as_dict())
-    snapshot = dict(host=p['host'], taken=p['taken'] or 'now',
+    snapshot = dict(host=p['host'], taken=p['taken'],
                     registry=dict(type=model['registry'].get('type', 'none'), url=model['registry'].get('url', '')), clusters=clusters)
     files = {'status.md': lab_status.markdown(snapshot), 'status.svg': lab_status.svg(snapshot),
              'status.json': json.dumps(snapshot, indent=2, sort_keys=True) + '\n'}

@@ -27,6 +27,7 @@ def _node(name, ready=True):
 
 LINKS = [
     {'ifname': 'lo'}, {'ifname': 'eth0', 'linkinfo': {'info_kind': 'veth'}},
+    {'ifname': 'okl0', 'linkinfo': {'info_kind': 'bridge'}},              # the node's pod network bridge
     {'ifname': 'veth1a2b3c4d', 'linkinfo': {'info_kind': 'veth'}},        # a pod's veth (kindnet)
     {'ifname': 'net1', 'linkinfo': {'info_kind': 'veth'}, 'operstate': 'UP'},   # a veth standing in for a VF
     {'ifname': 'ens1f0v0', 'parentbus': 'pci', 'parentdev': '0000:3b:02.0', 'operstate': 'DOWN'},
@@ -70,7 +71,7 @@ def test_the_table_names_every_node_device_addon_dataflow_and_result():
     assert '| metallb | yes | speaker 3/3, controller 1/1 |' in text
     assert '| DataFlow/calcapp | cpufunc-calcapp | Running |' in text
     assert '| calc-basic | passed | chain send -> plus -> minus -> rcv, 41 s from DataFlow applied |' in text
-    assert 'Registry: local 172.30.0.1:5443.' in text
+    assert 'On lab-host. Taken 2026-12-03T20:00:00Z. Registry: local 172.30.0.1:5443.' in text
 
 
 def test_the_picture_draws_every_node_on_its_network_with_its_devices():
@@ -102,3 +103,10 @@ def test_a_stopped_node_turns_its_box_and_its_cluster_red_and_says_why():
 def test_scenarios_not_run_yet_say_so():
     model = lab_model.normalize(validated(CPU_LAB))
     assert lab_status.scenario_entries(model['clusters'][0], {}) == [dict(name='calc-basic', result='not run', detail='')]
+
+
+def test_without_a_time_the_files_say_none_so_they_change_only_with_the_lab():
+    part = dict(snapshot(), taken='')
+    assert 'On lab-host. Registry: local 172.30.0.1:5443.' in lab_status.markdown(part)
+    texts = [t.text for t in ET.fromstring(lab_status.svg(part)).iter('{http://www.w3.org/2000/svg}text')]
+    assert 'registry: local 172.30.0.1:5443' in texts
