@@ -8,6 +8,9 @@ only: the netns keeper uses this file too.
 
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli
 
+# The module option of the docker binary, documented by the doc fragment openkasugai.all_in_one.cli.docker.
+DOCKER_PATH_SPEC = dict(docker_path=dict(type='str', default='docker'))
+
 
 def docker(path='docker', module=None, option='docker_path', timeout=None):
     """The docker CLI, run through ``module`` (None: subprocess, each command given ``timeout`` seconds)."""

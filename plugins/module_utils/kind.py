@@ -8,6 +8,8 @@ kind has no JSON output for these commands; its text output is one name per line
 
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli
 
+# The module option of the kind binary, documented by the doc fragment openkasugai.all_in_one.cli.kind.
+KIND_PATH_SPEC = dict(kind_path=dict(type='str', default='kind'))
 MIN_VERSION = (0, 20, 0)  # node labels in v1alpha4 and `kind get kubeconfig` as we use them
 FINGERPRINT_PATH = '/kind/openkasugai-lab.json'
 

@@ -28,6 +28,9 @@ author:
 requirements:
   - kind 0.20.0 or later
   - the docker CLI
+extends_documentation_fragment:
+  - openkasugai.all_in_one.cli.docker
+  - openkasugai.all_in_one.cli.kind
 options:
   name:
     description: Name of the cluster (kind's C(--name)); its nodes are C(<name>-control-plane), C(<name>-worker), ...
@@ -62,14 +65,6 @@ options:
     description: Delete and create again a cluster whose config differs from O(config).
     type: bool
     default: false
-  kind_path:
-    description: The kind binary (a path, or a name looked up in PATH).
-    type: str
-    default: kind
-  docker_path:
-    description: The docker CLI.
-    type: str
-    default: docker
   kubeconfig:
     description: Write the cluster's kubeconfig to this file (mode 0600) and keep it current; nothing is written when unset.
     type: path
@@ -178,6 +173,7 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils import (
 )
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kind import (
     FINGERPRINT_PATH,
+    KIND_PATH_SPEC,
     Kind,
 )
 
@@ -235,8 +231,8 @@ def main():
             'certs_dir': {'type': 'path'},
             'state': {'type': 'str', 'choices': ['present', 'absent'], 'default': 'present'},
             'recreate': {'type': 'bool', 'default': False},
-            'kind_path': {'type': 'str', 'default': 'kind'},
-            'docker_path': {'type': 'str', 'default': 'docker'},
+            **KIND_PATH_SPEC,
+            **docker_cli.DOCKER_PATH_SPEC,
             'kubeconfig': {'type': 'path'},
             'wait': {'type': 'str'},
             'docker_network': {'type': 'str'},

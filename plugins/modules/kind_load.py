@@ -15,6 +15,9 @@ author:
   - OpenKasugai all-in-one maintainers (@openkasugai)
 requirements:
   - kind 0.20.0 or later and the docker CLI
+extends_documentation_fragment:
+  - openkasugai.all_in_one.cli.docker
+  - openkasugai.all_in_one.cli.kind
 options:
   cluster:
     description: Name of the kind cluster.
@@ -35,14 +38,6 @@ options:
     type: list
     elements: str
     default: []
-  kind_path:
-    description: The kind binary.
-    type: str
-    default: kind
-  docker_path:
-    description: The docker CLI.
-    type: str
-    default: docker
 attributes:
   check_mode:
     support: full
@@ -92,7 +87,7 @@ import tarfile
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import CliError
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kind import Kind
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kind import KIND_PATH_SPEC, Kind
 
 IMPORT_PATH = '/kind/openkasugai-image-load.tar'
 
@@ -148,8 +143,8 @@ def main():
             'images': {'type': 'list', 'elements': 'str', 'default': []},
             'archives': {'type': 'list', 'elements': 'path', 'default': []},
             'nodes': {'type': 'list', 'elements': 'str', 'default': []},
-            'kind_path': {'type': 'str', 'default': 'kind'},
-            'docker_path': {'type': 'str', 'default': 'docker'},
+            **KIND_PATH_SPEC,
+            **docker_cli.DOCKER_PATH_SPEC,
         },
         required_one_of=[('images', 'archives')],
         supports_check_mode=True,

@@ -21,6 +21,8 @@ version_added: 0.2.0
 author: OpenKasugai all-in-one maintainers (@openkasugai)
 requirements:
   - the C(kubernetes) Python library and the docker CLI on the host that runs the module
+extends_documentation_fragment:
+  - openkasugai.all_in_one.cli.docker
 options:
   cluster:
     description: One cluster of the fact C(lab_model) (C(lab_model.clusters[])), with its nodes, docker network and kubeconfig.
@@ -41,10 +43,6 @@ options:
     description: Seconds between two looks with O(wait).
     type: float
     default: 2
-  docker_path:
-    description: The docker CLI.
-    type: str
-    default: docker
 attributes:
   check_mode:
     support: full
@@ -140,7 +138,7 @@ def main():
             wait=dict(type='bool', default=False),
             wait_timeout=dict(type='int', default=300),
             wait_interval=dict(type='float', default=2),
-            docker_path=dict(type='str', default='docker'),
+            **docker_cli.DOCKER_PATH_SPEC,
         ),
         supports_check_mode=True,
     )

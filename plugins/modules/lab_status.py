@@ -21,6 +21,8 @@ version_added: 0.2.0
 author: OpenKasugai all-in-one maintainers (@openkasugai)
 requirements:
   - the C(kubernetes) Python library and the docker CLI on the host that runs the module
+extends_documentation_fragment:
+  - openkasugai.all_in_one.cli.docker
 options:
   model:
     description: The fact C(lab_model) (the preflight role's normalized model).
@@ -42,10 +44,6 @@ options:
     description: When the snapshot was taken, as shown (e.g. C(ansible_date_time.iso8601)); empty leaves it out.
     type: str
     default: ''
-  docker_path:
-    description: The docker CLI.
-    type: str
-    default: docker
 attributes:
   check_mode:
     support: full
@@ -170,7 +168,7 @@ def main():
             scenario_output_dir=dict(type='path', required=True),
             host=dict(type='str', default='kind-host'),
             taken=dict(type='str', default=''),
-            docker_path=dict(type='str', default='docker'),
+            **docker_cli.DOCKER_PATH_SPEC,
         ),
         supports_check_mode=True,
     )

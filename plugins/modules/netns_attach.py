@@ -24,6 +24,8 @@ author:
 requirements:
   - iproute2 with JSON output (C(ip -json), 4.13 or later) and C(nsenter) (util-linux) on the host
   - the docker CLI when O(container) is used
+extends_documentation_fragment:
+  - openkasugai.all_in_one.cli.docker
 options:
   container:
     description: Name or ID of a running container whose network namespace is the target. Mutually exclusive with O(pid).
@@ -71,10 +73,6 @@ options:
     description: Do not fail when a device named in O(names) or O(pci_addresses) is in neither namespace.
     type: bool
     default: false
-  docker_path:
-    description: The docker CLI.
-    type: str
-    default: docker
   ip_path:
     description: The iproute2 C(ip) binary.
     type: str
@@ -250,7 +248,7 @@ def main():
             'addresses': {'type': 'dict', 'default': {}},
             'rename': {'type': 'dict', 'default': {}},
             'allow_missing': {'type': 'bool', 'default': False},
-            'docker_path': {'type': 'str', 'default': 'docker'},
+            **docker_cli.DOCKER_PATH_SPEC,
             'ip_path': {'type': 'str', 'default': 'ip'},
             'nsenter_path': {'type': 'str', 'default': 'nsenter'},
             'procfs_root': {'type': 'path', 'default': '/'},

@@ -167,3 +167,52 @@ def test_seed_lab_is_refused_naming_missing_gpu_and_pfs(tmp_path):
     # Refused before any stage ran, and the vaulted password never shows.
     assert 'TASK [openkasugai.all_in_one.host' not in out
     assert 'change-me' not in out
+
+
+def _cpu_clusters(**changes):
+    """The localhost-cpu inventory's lab_clusters with its one cluster changed."""
+    clusters = yaml.safe_load((REPO / 'inventory/localhost-cpu/group_vars/all/lab.yml').read_text())['lab_clusters']
+    clusters[0].update(changes)
+    return {'lab_clusters': clusters}
+
+
+# One careless input of each class (the unit tests of module_utils/lab_model.py hold the full table),
+# each given to the README's own command: (id, extra vars, field named, words of the message).
+SITE_REFUSALS = [
+    ('cluster-name', _cpu_clusters(name='Kasugai Lab'), 'lab_clusters[0].name', 'not a valid kind cluster name'),
+    ('kubernetes-version', _cpu_clusters(kubernetes_version='1.34'), 'lab_clusters[0] (kasugai).kubernetes_version',
+     'is not a version vX.Y.Z'),
+    ('state-dir', {'lab_state_dir': '/etc'}, 'lab_state_dir', 'is a system directory'),
+    ('docker0-overlap', _cpu_clusters(docker_network={'subnet': '172.17.0.0/24'}), 'lab_clusters[0] (kasugai).docker_network.subnet',
+     'a network of the host (routed through docker0)'),
+    ('ipv6', _cpu_clusters(pod_subnet='fd00:10:244::/56'), 'lab_clusters[0] (kasugai).pod_subnet', 'is IPv6'),
+    ('two-control-planes', _cpu_clusters(nodes=[{'role': 'control-plane'}, {'role': 'control-plane'}, {'role': 'worker'}]),
+     'lab_clusters[0] (kasugai).nodes', 'supports one control plane only'),
+    ('registry-on-loopback', {'lab_registry': {'type': 'local', 'url': '127.0.0.1:5443'}}, 'lab_registry.url', 'it is each node itself'),
+    ('type-error', _cpu_clusters(nodes='three'), 'lab_clusters[0] (kasugai).nodes', 'write a list of mappings'),
+]
+
+
+@pytest.mark.parametrize('extra, field, message', [c[1:] for c in SITE_REFUSALS], ids=[c[0] for c in SITE_REFUSALS])
+def test_a_careless_inventory_is_refused_by_site_yml_before_anything_changes(extra, field, message, tmp_path):
+    state_dir = tmp_path / 'lab-state'
+    variables = dict({'lab_state_dir': str(state_dir)}, **extra)
+    extra_file = tmp_path / 'careless.yml'
+    extra_file.write_text(yaml.safe_dump(variables))
+    networks_before = _docker_networks()
+    # the whole command, every stage after preflight included; the downloads are left untried (see above)
+    result = run_playbook('localhost-cpu', 'site.yml', '-e', '@%s' % extra_file, '-e', 'preflight_check_downloads=false')
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out
+    assert 'The lab model is refused' in out
+    assert '- %s: ' % field in out and message in out, out
+    # Nothing changed: no stage ran, no task reported a change, the state directory and docker's networks are as before.
+    assert 'TASK [openkasugai.all_in_one.host' not in out
+    assert ' changed=0 ' in out.split('PLAY RECAP')[-1]
+    assert not state_dir.exists()
+    assert _docker_networks() == networks_before
+
+
+def _docker_networks():
+    listed = subprocess.run(['docker', 'network', 'ls', '--format', '{{.Name}} {{.ID}}'], capture_output=True, text=True, check=True)
+    return sorted(listed.stdout.splitlines())
