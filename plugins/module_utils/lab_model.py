@@ -153,6 +153,8 @@ ARGUMENT_SPEC = dict(
         checksum=dict(type='str', default=''),
     )),
     clusters=dict(type='list', elements='dict', required=True, options=_CLUSTER_SPEC),
+    # the clusters (labs) a run acts on; [] = all of them
+    only=dict(type='list', elements='str', default=[]),
 )
 
 _LABEL = r'[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?'
@@ -192,7 +194,7 @@ _CHECKSUM = re.compile(r'^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$')
 # The inventory variable of each part of the model (the module's options drop the lab_ prefix).
 INVENTORY_NAMES = dict(state_dir='lab_state_dir', registry='lab_registry', downloads='lab_downloads', mirror='lab_mirror',
                        build_from_source='lab_build_from_source', go_proxy='lab_go_proxy', controller_source='lab_controller_source',
-                       clusters='lab_clusters')
+                       clusters='lab_clusters', only='lab_only')
 
 
 @dataclass(frozen=True)
@@ -395,7 +397,25 @@ def check(raw, host=None):
     model = normalize(params)
     found = check_model(model) + (host(model) if host else [])
     problems += [p for p in found if not any(p.field == v or p.field.startswith(v + '.') for v in replaced)]
-    return model, problems
+    return model, problems + select(model, params['only'])
+
+
+def select(model, only):
+    """Narrow the model to the clusters (labs) named in ``only`` ([] = all): what a run with ``lab_only`` acts on.
+
+    Every cluster was validated against the others first (networks, pools, devices are partitioned
+    between labs whichever is selected). ``clusters`` keeps the selected ones; ``only`` and ``others``
+    (the clusters left alone, which keep what they share: host packages, the registry, images, the
+    netns keeper) are added; ``gpus``, ``nics`` and ``fpgas`` stay the host's, every lab's, each naming
+    its cluster. Returns the problems of names that are no cluster.
+    """
+    names = [cluster['name'] for cluster in model['clusters']]
+    unknown = [name for name in only if name not in names]
+    model['only'] = [name for name in only if name in names]
+    model['others'] = [name for name in names if model['only'] and name not in model['only']]
+    model['clusters'] = [cluster for cluster in model['clusters'] if cluster['name'] not in model['others']]
+    return [Problem('lab_only', '%r is not a cluster of lab_clusters (%s).' % (name, ', '.join(names) or 'none'),
+                    'name one of them, or leave lab_only unset for the whole lab.') for name in unknown]
 
 
 def _validate_clusters(clusters):
@@ -485,7 +505,8 @@ def normalize(params):
                  gpu_modules=dict(unload=list(kmod.NVIDIA_MODULES), load=list(kmod.NVIDIA_NODE_MODULES)),
                  build_from_source=list(params['build_from_source']), go_proxy=params['go_proxy'].rstrip('/'),
                  image_prefix=addon_images.image_prefix(registry),
-                 controller_source=dict(params['controller_source']), clusters=[], gpus=[], nics=[], fpgas=[])
+                 controller_source=dict(params['controller_source']), clusters=[], gpus=[], nics=[], fpgas=[],
+                 only=[], others=[])  # the selection: see select()
     # every URL the stages fetch points at the site mirror from here on (the upstream ones stay in mirror_files)
     site_mirror.apply(model, params['mirror'])
     for position, cluster in enumerate(params['clusters']):
@@ -540,6 +561,8 @@ def normalize(params):
                                            pci_address=pci_address(fpga['pci_address']) or fpga['pci_address']))
         model['clusters'].append(cluster)
     model['addon_images'] = addon_images.builds(model)
+    # the images stage builds the accelerator device plugin's image once, for every cluster that runs it
+    model['device_plugin'] = any(c['addons']['device_plugin']['enabled'] for c in model['clusters'])
     for cluster in model['clusters']:
         cluster['addons']['images'] = addon_images.overrides(cluster, model)
     return model
@@ -1192,6 +1215,8 @@ def plan(model):
         lines.append('registry: %s %s, project %s, CA %s%s' % (
             registry['type'], registry['url'], registry['project'], registry['ca_file'],
             ', with credentials' if registry['username'] else ', anonymous'))
+    if model.get('others'):
+        lines.append('lab_only: acting on %s; left alone: %s' % (', '.join(model['only']), ', '.join(model['others'])))
     for cluster in model['clusters']:
         roles = [n['role'] for n in cluster['nodes']]
         network = cluster['docker_network']

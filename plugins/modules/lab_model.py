@@ -418,6 +418,15 @@ options:
             description: The multi-worker variant (functions spread over two workers).
             type: bool
             default: false
+  only:
+    description:
+      - The clusters a run acts on (C(lab_only), e.g. C(-e lab_only=second) on the command line), by name; empty for all.
+      - Every cluster is still validated against the others (networks, pools and devices stay partitioned); the result's
+        RV(model.clusters) keeps the selected ones, and RV(model.others) names the rest, which the stages leave running.
+        C(destroy.yml) with a selection removes only the selected labs, and keeps what the others share.
+    type: list
+    elements: str
+    default: []
   check_host:
     description: Also apply the rules that read the host (sysfs, routes, files).
     type: bool
@@ -508,6 +517,9 @@ model:
     go_proxy:
       description: O(go_proxy) without a trailing slash.
       type: str
+    device_plugin:
+      description: Whether any cluster runs the accelerator device plugin (the images stage then builds its image).
+      type: bool
     image_prefix:
       description: Where the lab's own images are named, C(<registry url>/<project>) or V(localhost) (no registry).
       type: str
@@ -520,9 +532,20 @@ model:
           empty) and C(go_module).
       type: list
       elements: dict
+    only:
+      description: The clusters O(only) selected, or empty when the run acts on the whole lab.
+      type: list
+      elements: str
+    others:
+      description:
+        - The clusters O(only) left out, which the run leaves alone (they keep the host's packages, the registry, the
+          images, the netns keeper and their devices); empty when the run acts on the whole lab.
+      type: list
+      elements: str
     clusters:
       description:
-        - Clusters with their C(index) in C(lab_clusters), node C(name) and C(index) as kind names them, C(kubeconfig) and defaults filled.
+        - The clusters the run acts on (all, or those of O(only)), with their C(index) in C(lab_clusters), node C(name) and
+          C(index) as kind names them, C(kubeconfig) and defaults filled.
         - C(addon_manifests) lists the enabled add-ons in apply order with the C(download) naming their manifest (and,
           for a kustomize tree in a source archive, the C(kustomize) directory inside it and the C(source_id) its unpacked
           tree is named by, which changes with the archive's pin).
@@ -540,17 +563,17 @@ model:
       type: list
       elements: dict
     gpus:
-      description: Every GPU of the lab with its C(cluster), C(node), C(gpu_method) and normalized C(pci_address).
+      description: Every GPU of every cluster (selected or not) with its C(cluster), C(node), C(gpu_method) and normalized C(pci_address).
       type: list
       elements: dict
     nics:
       description:
-        - Every PF of the lab with its C(cluster) and C(node), and C(attachment), the M(openkasugai.all_in_one.netns_attach)
+        - Every PF of every cluster (selected or not) with its C(cluster) and C(node), and C(attachment), the M(openkasugai.all_in_one.netns_attach)
           selection that moves its VFs (and the PF, with C(pf_address)) into the node.
       type: list
       elements: dict
     fpgas:
-      description: Every FPGA of the lab with its C(cluster), C(node) and normalized C(pci_address).
+      description: Every FPGA of every cluster (selected or not) with its C(cluster), C(node) and normalized C(pci_address).
       type: list
       elements: dict
 plan:

@@ -175,10 +175,28 @@ def test_fpgas_turn_the_device_plugin_on_for_their_nodes(machine):
     model = lab_model.normalize(validated(raw))
     plugin = model['clusters'][0]['addons']['device_plugin']
     assert plugin == {'enabled': True, 'nodes': ['kasugai-worker2']}
+    assert model['device_plugin'] is True
     assert model['fpgas'] == [{'cluster': 'kasugai', 'node': 'kasugai-worker2', 'pci_address': '0000:d8:00.0'}]
     assert problems_of(raw) == [] and host_problems(raw, machine) == []
     assert '  kasugai-worker2: FPGAs 0000:d8:00.0, advertised by the accelerator device plugin' in lab_model.plan(model)
-    assert lab_model.normalize(validated(GPU_SRIOV_LAB))['clusters'][0]['addons']['device_plugin']['enabled'] is False
+    without = lab_model.normalize(validated(GPU_SRIOV_LAB))
+    assert without['clusters'][0]['addons']['device_plugin']['enabled'] is False and without['device_plugin'] is False
+
+
+def test_lab_only_narrows_the_clusters_and_keeps_every_labs_devices():
+    raw = broken(GPU_SRIOV_LAB, _second_cluster(docker_network={'subnet': '172.31.0.0/24'}, addons={},
+                                                nodes=[{'role': 'control-plane'}, {'role': 'worker', 'nics': [{'pf': 'ens2f1'}]}]))
+    raw['only'] = ['second']
+    model, problems = lab_model.check(raw)
+    assert problems == []
+    assert [c['name'] for c in model['clusters']] == ['second']
+    assert model['only'] == ['second'] and model['others'] == ['kasugai']
+    # the host's devices stay whole: the accelerators stage keeps every lab's VFs, the keeper every lab's netdevs
+    assert [(n['cluster'], n['pf']) for n in model['nics']] == [('kasugai', 'ens1f0'), ('kasugai', '0000:af:00.0'), ('second', 'ens2f1')]
+    assert 'lab_only: acting on second; left alone: kasugai' in lab_model.plan(model)
+    # no selection: every cluster, nothing left alone
+    whole = lab_model.check(dict(raw, only=[]))[0]
+    assert [c['name'] for c in whole['clusters']] == ['kasugai', 'second'] and whole['others'] == [] and whole['only'] == []
 
 
 def test_plan_says_what_will_be_built():
@@ -472,7 +490,16 @@ TYPE_CASES = [
      'lab_clusters[0] (kasugai).scenarios[0].multi_worker', 'unable to convert to bool', 'true or false'),
 ]
 
-MODEL_CASES += NAME_CASES + VERSION_CASES + STATE_DIR_CASES + REGISTRY_ADDRESS_CASES + IPV6_CASES + TOPOLOGY_CASES + RANGE_CASES + TYPE_CASES
+# A selection of labs (lab_only) that names no cluster; the others are validated whichever is selected.
+SELECTION_CASES = [
+    ('lab-only-unknown', CPU_LAB, _set(['only'], ['second']),
+     'lab_only', "'second' is not a cluster of lab_clusters (kasugai)", 'leave lab_only unset'),
+    ('lab-only-still-checks-the-others', CPU_LAB,
+     lambda raw: (_second_cluster(docker_network={'subnet': '172.30.0.128/25'})(raw), raw.update(only=['second'])),
+     'lab_clusters[1] (second).docker_network.subnet', 'overlaps the docker network of lab_clusters[0]', 'its own'),
+]
+
+MODEL_CASES += SELECTION_CASES + NAME_CASES + VERSION_CASES + STATE_DIR_CASES + REGISTRY_ADDRESS_CASES + IPV6_CASES + TOPOLOGY_CASES + RANGE_CASES + TYPE_CASES
 
 
 @pytest.mark.parametrize('base, edit, field, message, fix', [case[1:] for case in MODEL_CASES], ids=[c[0] for c in MODEL_CASES])
