@@ -91,9 +91,11 @@ build_echo_image() {
   rm -rf "$dir"
 }
 
+# lab_args: what every play adds; -e okl_e2e_multilab=true once the second lab exists (lab_b below).
+lab_args=()
 play() {  # play PLAYBOOK [extra args]
   ansible-playbook "tests/e2e/$1" -e "okl_e2e_state_dir=$OKL_E2E_STATE" -e "okl_e2e_kind=$kind_bin" \
-    -e "okl_e2e_kubectl=$kubectl_bin" -e "okl_e2e_k8s_version=$k8s_version" "${@:2}"
+    -e "okl_e2e_kubectl=$kubectl_bin" -e "okl_e2e_k8s_version=$k8s_version" "${lab_args[@]}" "${@:2}"
 }
 create_cluster() { play cluster.yml -e "okl_e2e_node_image=$node_image" -e okl_e2e_state=present; }
 # The kind_cluster role on an unchanged model changes nothing (molecule's idempotence, on the real cluster).
@@ -120,8 +122,8 @@ scenario_noop() {
   grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' <<<"$out" || { echo "the second run of the add-ons and scenario stages changed:"; changed_tasks "$out"; return 1; }
 }
 # state absent removes the DataFlow, waits until its function pods are gone, then the rest.
-remove_scenario() {  # remove_scenario SCENARIOS-JSON
-  openkasugai -e scenario_run=false -e scenario_state=absent -e "{\"okl_e2e_scenarios\": $1}"
+remove_scenario() {  # remove_scenario SCENARIOS-JSON [extra args]
+  openkasugai -e scenario_run=false -e scenario_state=absent -e "{\"okl_e2e_scenarios\": $1}" "${@:2}"
 }
 # The seed's customized chain (send, plus, minus, rcv) as the multi-worker variant: the default
 # deployment removed, then the custom chain spread over both workers, run and checked (tests/e2e/
@@ -194,9 +196,9 @@ restart_lab() {
   if bash tests/bed/dockerd.sh stop && make_stand_in_vfs && bash tests/bed/dockerd.sh start; then
     back=$(date +%s%N)
     play restart.yml -e okl_e2e_restart_step=check -e "okl_e2e_daemon_back=${back:0:-9}.${back: -9}" || rc=1
-    if ((rc == 0)) && openkasugai -e okl_e2e_addons=false -e "{\"okl_e2e_scenarios\": $multi_scenarios}"; then
+    if ((rc == 0)) && openkasugai -e lab_only=okl-e2e -e okl_e2e_addons=false -e "{\"okl_e2e_scenarios\": $multi_scenarios}"; then
       echo "restart: the multi-worker chain checked again $(( ($(date +%s%N) - back) / 1000000 )) ms after the docker daemon was back"
-      remove_scenario "$multi_scenarios" || rc=1
+      remove_scenario "$multi_scenarios" -e lab_only=okl-e2e || rc=1
     else
       rc=1
     fi
@@ -205,6 +207,36 @@ restart_lab() {
   fi
   kill "$keeper_pid" && wait "$keeper_pid"
   echo "keeper log:"; tail -n 5 "$OKL_E2E_STATE/netns-keeper.log"
+  return "$rc"
+}
+# Several labs on one host (issue: several isolated labs): okl-e2e-b (tests/e2e/lab.yml), 1 control
+# plane + 1 worker on its own docker network and subnets, with a veth of its own standing in for a VF,
+# built beside okl-e2e with -e lab_only=okl-e2e-b by the same stages (cluster, images loaded into its
+# nodes only, OpenKasugai and calc-basic run and checked) while okl-e2e keeps running its multi-worker
+# calc chain; then the isolation check (tests/e2e/multilab.yml). The restart phase restarts both labs'
+# nodes and checks both; destroy-b removes okl-e2e-b with playbooks/destroy.yml -e lab_only=okl-e2e-b,
+# as users run it, and okl-e2e must stay whole with its netdev and pass calc-basic again.
+lab_b() {
+  lab_args=(-e okl_e2e_multilab=true)
+  stand_in_vfs+=(okle2e-vf2)
+  make_stand_in_vfs \
+    && play cluster.yml -e "okl_e2e_node_image=$node_image" -e okl_e2e_state=present -e lab_only=okl-e2e-b \
+    && images -e lab_only=okl-e2e-b \
+    && openkasugai -e lab_only=okl-e2e-b
+}
+lab_isolation() { play multilab.yml -e okl_e2e_multilab_step=isolation -e "okl_e2e_echo_image=$echo_image"; }
+destroy_b() {
+  ansible-playbook -i tests/e2e/inventory.yml playbooks/destroy.yml -e "@tests/e2e/lab.yml" -e "@tests/e2e/real-source.yml" \
+    -e "@tests/e2e/devices-vars.yml" -e "okl_e2e_repo=$repo" -e "okl_e2e_state_dir=$OKL_E2E_STATE" -e "okl_e2e_kind=$kind_bin" \
+    -e "okl_e2e_kubectl=$kubectl_bin" -e "okl_e2e_k8s_version=$k8s_version" -e okl_e2e_multilab=true -e lab_only=okl-e2e-b || return
+  play multilab.yml -e okl_e2e_multilab_step=one_left || return
+  lab_args=()  # okl-e2e-b is out of the inventory now
+  openkasugai -e okl_e2e_addons=false -e '{"okl_e2e_scenarios": [{"name": "calc-basic"}]}' || return
+  detach_stand_ins
+}
+# The devices stage gives the stand-in VFs back to the host; their host peers are deleted.
+detach_stand_ins() {
+  local vf rc=0
   play restart.yml -e okl_e2e_restart_step=detach || rc=1
   for vf in "${stand_in_vfs[@]}"; do
     ip link del "${vf}p" || rc=1
@@ -212,6 +244,9 @@ restart_lab() {
   return "$rc"
 }
 delete_cluster() {
+  if [[ -n $(docker ps -aq --filter label=io.x-k8s.kind.cluster=okl-e2e-b) ]]; then  # a multilab phase failed
+    play cluster.yml -e "okl_e2e_node_image=$node_image" -e okl_e2e_state=absent -e okl_e2e_multilab=true -e lab_only=okl-e2e-b || return
+  fi
   play cluster.yml -e "okl_e2e_node_image=$node_image" -e okl_e2e_state=absent || return
   local left
   left=$(docker ps -aq --filter label=io.x-k8s.kind.cluster=okl-e2e)
@@ -282,7 +317,8 @@ if phase kind install_kind && phase node-image build_node_image && phase echo-im
     && phase bases build_bases && phase images build_images && phase images-noop images_noop \
     && phase images-rebuild images_rebuild && phase openkasugai deploy_scenario && phase ok-noop scenario_noop \
     && phase bad-checksum addons_bad_checksum && phase addons addons_check && phase status lab_status && phase calc-multi custom_multi \
-    && phase device-plugin device_plugin && phase restart restart_lab; then
+    && phase device-plugin device_plugin && phase lab-b lab_b && phase isolation lab_isolation \
+    && phase restart restart_lab && phase destroy-b destroy_b; then
     :
   else
     rc=1
