@@ -406,14 +406,18 @@ def select(model, only):
     Every cluster was validated against the others first (networks, pools, devices are partitioned
     between labs whichever is selected). ``clusters`` keeps the selected ones; ``only`` and ``others``
     (the clusters left alone, which keep what they share: host packages, the registry, images, the
-    netns keeper) are added; ``gpus``, ``nics`` and ``fpgas`` stay the host's, every lab's, each naming
-    its cluster. Returns the problems of names that are no cluster.
+    netns keeper) are added, and ``selected_nodes`` (the nodes of the selected clusters); ``gpus``, ``nics``
+    and ``fpgas`` stay the host's, every lab's, each naming its cluster and saying whether it is
+    ``selected``. Returns the problems of names that are no cluster.
     """
     names = [cluster['name'] for cluster in model['clusters']]
     unknown = [name for name in only if name not in names]
     model['only'] = [name for name in only if name in names]
     model['others'] = [name for name in names if model['only'] and name not in model['only']]
     model['clusters'] = [cluster for cluster in model['clusters'] if cluster['name'] not in model['others']]
+    model['selected_nodes'] = [node['name'] for cluster in model['clusters'] for node in cluster['nodes']]
+    for device in model['gpus'] + model['nics'] + model['fpgas']:
+        device['selected'] = device['cluster'] not in model['others']
     return [Problem('lab_only', '%r is not a cluster of lab_clusters (%s).' % (name, ', '.join(names) or 'none'),
                     'name one of them, or leave lab_only unset for the whole lab.') for name in unknown]
 
@@ -506,7 +510,7 @@ def normalize(params):
                  build_from_source=list(params['build_from_source']), go_proxy=params['go_proxy'].rstrip('/'),
                  image_prefix=addon_images.image_prefix(registry),
                  controller_source=dict(params['controller_source']), clusters=[], gpus=[], nics=[], fpgas=[],
-                 only=[], others=[])  # the selection: see select()
+                 only=[], others=[], selected_nodes=[])  # the selection: see select()
     # every URL the stages fetch points at the site mirror from here on (the upstream ones stay in mirror_files)
     site_mirror.apply(model, params['mirror'])
     for position, cluster in enumerate(params['clusters']):
@@ -549,15 +553,18 @@ def normalize(params):
         cluster['addon_manifests'] = [dict(item, source_id=addon_images.source_id(item['download'], model['downloads']) if item['kustomize'] else '')
                                       for item in addon_manifests(cluster)]
         cluster['scenarios'] = [_scenario(s) for s in cluster['scenarios']]
+        # the add-ons whose images its nodes run (the images stage loads an add-on's image only there)
+        cluster['image_addons'] = sorted(set(item['addon'] for item in cluster['addon_manifests'])
+                                         | ({'device_plugin'} if plugin['enabled'] else set()))
         for node in cluster['nodes']:
             for gpu in node['gpus']:
-                model['gpus'].append(dict(cluster=cluster['name'], node=node['name'],
+                model['gpus'].append(dict(cluster=cluster['name'], selected=True, node=node['name'],
                                           gpu_method=cluster['gpu_method'],
                                           pci_address=pci_address(gpu['pci_address']) or gpu['pci_address']))
             for nic in node['nics']:
-                model['nics'].append(dict(nic, cluster=cluster['name'], node=node['name'], attachment=nic_attachment(nic, node['name'])))
+                model['nics'].append(dict(nic, cluster=cluster['name'], selected=True, node=node['name'], attachment=nic_attachment(nic, node['name'])))
             for fpga in node['fpgas']:
-                model['fpgas'].append(dict(cluster=cluster['name'], node=node['name'],
+                model['fpgas'].append(dict(cluster=cluster['name'], selected=True, node=node['name'],
                                            pci_address=pci_address(fpga['pci_address']) or fpga['pci_address']))
         model['clusters'].append(cluster)
     model['addon_images'] = addon_images.builds(model)

@@ -542,6 +542,10 @@ model:
           images, the netns keeper and their devices); empty when the run acts on the whole lab.
       type: list
       elements: str
+    selected_nodes:
+      description: The nodes of the clusters the run acts on (all, or those of O(only)), as kind names them.
+      type: list
+      elements: str
     clusters:
       description:
         - The clusters the run acts on (all, or those of O(only)), with their C(index) in C(lab_clusters), node C(name) and
@@ -554,6 +558,8 @@ model:
         - Each of C(scenarios) gains C(id), the name its outputs go under (V(<name>) or V(<name>-multi-worker)), and what
           the scenario catalog knows of it (C(family), C(sample_dir), C(sample_path) - its sample data in the controller
           source, C(network), C(needs_gpu), C(effective_chain) for calc).
+        - C(image_addons) names the add-ons whose images its nodes run (those of C(addon_manifests), and V(device_plugin)
+          when the accelerator device plugin runs there); the images stage loads an add-on's image only there.
         - C(addons.images) is the add-ons' kustomize image overrides, the user's C(image_overrides) first, then one per
           image the lab builds (see RV(model.addon_images)).
         - C(docker_network) gains where its addresses go (C(lab_model.network_plan)) - C(gateway), C(node_range) (the
@@ -563,17 +569,20 @@ model:
       type: list
       elements: dict
     gpus:
-      description: Every GPU of every cluster (selected or not) with its C(cluster), C(node), C(gpu_method) and normalized C(pci_address).
+      description:
+        - Every GPU of every cluster with its C(cluster), C(node), C(gpu_method), normalized C(pci_address) and C(selected)
+          (its cluster is one the run acts on, see O(only)).
       type: list
       elements: dict
     nics:
       description:
-        - Every PF of every cluster (selected or not) with its C(cluster) and C(node), and C(attachment), the M(openkasugai.all_in_one.netns_attach)
-          selection that moves its VFs (and the PF, with C(pf_address)) into the node.
+        - Every PF of every cluster with its C(cluster), C(node), C(selected) (as for RV(model.gpus)), and C(attachment),
+          the M(openkasugai.all_in_one.netns_attach) selection that moves its VFs (and the PF, with C(pf_address)) into
+          the node.
       type: list
       elements: dict
     fpgas:
-      description: Every FPGA of every cluster (selected or not) with its C(cluster), C(node) and normalized C(pci_address).
+      description: Every FPGA of every cluster with its C(cluster), C(node), normalized C(pci_address) and C(selected) (as for RV(model.gpus)).
       type: list
       elements: dict
 plan:

@@ -137,15 +137,16 @@ custom_multi() {
 # The accelerator device plugin (tests/e2e/device-plugin.yml): its image built by the images stage, a
 # fake sysfs tree on -worker, deployed by the add-ons stage, checked against the real kubelet, removed.
 device_plugin() { play device-plugin.yml -e "@$bases_file"; }
-# The lab after its host restarts (tests/e2e/restart.yml): a veth standing in for a VF is moved into
-# -worker by the devices stage, with the keeper the role installed run here as a process (no systemd
-# on this machine); the docker daemon is stopped and started as a reboot does (tests/bed/dockerd.sh),
-# the veth made again while it is down (what the boot unit does for VFs); then every node must be back
-# at its fixed address, Ready, every Pod and OpenKasugai object ready again, net1 back in -worker with
-# its address, and the multi-worker chain deployed before must pass its check again. Prints the
+# The labs after their host restarts (tests/e2e/restart.yml): veths standing in for VFs are moved into
+# each lab's -worker by the devices stage, with the keeper the role installed run here as a process (no
+# systemd on this machine); the docker daemon is stopped and started as a reboot does (tests/bed/dockerd.sh),
+# the veths made again while it is down (what the boot unit does for VFs); then every node of each lab
+# must be back at its fixed address, Ready, every Pod and OpenKasugai object ready again, each net1 back
+# in its worker with its address, and okl-e2e's multi-worker chain deployed before must pass its check again. Prints the
 # seconds from the daemon back to the lab whole and to the calc check passed. Then the chain is removed
 # (scenario_state=absent): WBFunction and WBConnection must work after the restart, not only report
-# ready (they read their kind maps once at start: roles/addons/tasks/openkasugai.yml).
+# ready (they read their kind maps once at start: roles/addons/tasks/openkasugai.yml). The netdevs
+# stay attached for destroy-b, which gives them back.
 # The veths that stand in for VFs (tests/e2e/lab.yml's okl_e2e_devices): -worker's net1, and the one
 # a pod on -worker2 takes through Multus. Each peer stays on this host.
 stand_in_vfs=(okle2e-vf0 okle2e-vf1)
@@ -172,10 +173,15 @@ addons_bad_checksum() {
 # playbooks/status.yml, as users run it, on the e2e lab: its table and picture (status.md, status.svg
 # under the lab's state) name every node, the stand-in VF in its node, every add-on ready and calc-basic
 # passed (tests/e2e/check_status.py reads them).
+# The collection's own playbook PLAYBOOK (playbooks/), as users run it, on the e2e lab (lab.yml's model,
+# the e2e's devices settings as the devices role's variables).
+collection_play() {  # collection_play PLAYBOOK [extra args]
+  ansible-playbook -i tests/e2e/inventory.yml "playbooks/$1" -e "@tests/e2e/lab.yml" -e "@tests/e2e/real-source.yml" \
+    -e "@tests/e2e/devices-vars.yml" -e "okl_e2e_repo=$repo" -e "okl_e2e_state_dir=$OKL_E2E_STATE" -e "okl_e2e_kind=$kind_bin" \
+    -e "okl_e2e_kubectl=$kubectl_bin" -e "okl_e2e_k8s_version=$k8s_version" "${lab_args[@]}" "${@:2}"
+}
 lab_status() {
-  ansible-playbook -i tests/e2e/inventory.yml playbooks/status.yml -e "@tests/e2e/lab.yml" -e "@tests/e2e/real-source.yml" \
-    -e "okl_e2e_repo=$repo" -e "okl_e2e_state_dir=$OKL_E2E_STATE" -e "okl_e2e_kind=$kind_bin" -e "okl_e2e_kubectl=$kubectl_bin" \
-    -e "okl_e2e_k8s_version=$k8s_version" -e "status_python=$(command -v python)" || return
+  collection_play status.yml -e "status_python=$(command -v python)" || return
   python tests/e2e/check_status.py "$OKL_E2E_STATE/status"
 }
 # The upstream add-ons for real (tests/e2e/addons.yml): the devices stage moves the stand-in VFs into
@@ -187,7 +193,7 @@ addons_check() {
     && play addons.yml -e okl_e2e_step=check -e "okl_e2e_echo_image=$echo_image"
 }
 restart_lab() {
-  local keeper_pid back vf rc=0
+  local keeper_pid back rc=0
   make_stand_in_vfs || return
   play restart.yml -e okl_e2e_restart_step=attach || return
   python3 "$OKL_E2E_STATE/netns-keeper/okl_netns_keeper.py" --config "$OKL_E2E_STATE/netns-keeper/config.json" \
@@ -226,9 +232,7 @@ lab_b() {
 }
 lab_isolation() { play multilab.yml -e okl_e2e_multilab_step=isolation -e "okl_e2e_echo_image=$echo_image"; }
 destroy_b() {
-  ansible-playbook -i tests/e2e/inventory.yml playbooks/destroy.yml -e "@tests/e2e/lab.yml" -e "@tests/e2e/real-source.yml" \
-    -e "@tests/e2e/devices-vars.yml" -e "okl_e2e_repo=$repo" -e "okl_e2e_state_dir=$OKL_E2E_STATE" -e "okl_e2e_kind=$kind_bin" \
-    -e "okl_e2e_kubectl=$kubectl_bin" -e "okl_e2e_k8s_version=$k8s_version" -e okl_e2e_multilab=true -e lab_only=okl-e2e-b || return
+  collection_play destroy.yml -e lab_only=okl-e2e-b || return
   play multilab.yml -e okl_e2e_multilab_step=one_left || return
   lab_args=()  # okl-e2e-b is out of the inventory now
   openkasugai -e okl_e2e_addons=false -e '{"okl_e2e_scenarios": [{"name": "calc-basic"}]}' || return

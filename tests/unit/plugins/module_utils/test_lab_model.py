@@ -109,7 +109,7 @@ def test_normalize_names_nodes_as_kind_does_and_fills_defaults():
     assert cluster['docker_network']['name'] == 'kind-kasugai'
     assert cluster['kubeconfig'] == '/var/lib/openkasugai-lab/kasugai/kubeconfig'
     assert model['registry']['host'] == 'harbor.example.com' and model['registry']['port'] == 443
-    assert model['gpus'] == [{'cluster': 'kasugai', 'node': 'kasugai-worker', 'gpu_method': 'node_driver',
+    assert model['gpus'] == [{'cluster': 'kasugai', 'selected': True, 'node': 'kasugai-worker', 'gpu_method': 'node_driver',
                               'pci_address': '0000:86:00.0'}]
     assert [(n['node'], n['pf'], n['num_vfs']) for n in model['nics']] == [
         ('kasugai-worker', 'ens1f0', 8), ('kasugai-worker2', '0000:af:00.0', 8)]
@@ -176,7 +176,7 @@ def test_fpgas_turn_the_device_plugin_on_for_their_nodes(machine):
     plugin = model['clusters'][0]['addons']['device_plugin']
     assert plugin == {'enabled': True, 'nodes': ['kasugai-worker2']}
     assert model['device_plugin'] is True
-    assert model['fpgas'] == [{'cluster': 'kasugai', 'node': 'kasugai-worker2', 'pci_address': '0000:d8:00.0'}]
+    assert model['fpgas'] == [{'cluster': 'kasugai', 'selected': True, 'node': 'kasugai-worker2', 'pci_address': '0000:d8:00.0'}]
     assert problems_of(raw) == [] and host_problems(raw, machine) == []
     assert '  kasugai-worker2: FPGAs 0000:d8:00.0, advertised by the accelerator device plugin' in lab_model.plan(model)
     without = lab_model.normalize(validated(GPU_SRIOV_LAB))
@@ -192,11 +192,18 @@ def test_lab_only_narrows_the_clusters_and_keeps_every_labs_devices():
     assert [c['name'] for c in model['clusters']] == ['second']
     assert model['only'] == ['second'] and model['others'] == ['kasugai']
     # the host's devices stay whole: the accelerators stage keeps every lab's VFs, the keeper every lab's netdevs
-    assert [(n['cluster'], n['pf']) for n in model['nics']] == [('kasugai', 'ens1f0'), ('kasugai', '0000:af:00.0'), ('second', 'ens2f1')]
+    assert [(n['cluster'], n['pf'], n['selected']) for n in model['nics']] == [
+        ('kasugai', 'ens1f0', False), ('kasugai', '0000:af:00.0', False), ('second', 'ens2f1', True)]
+    assert [g['selected'] for g in model['gpus']] == [False]
+    assert model['selected_nodes'] == ['second-control-plane', 'second-worker']
+    # the add-ons whose images each cluster runs: second's PF has no VFs, so no add-on is on there
+    assert model['clusters'][0]['image_addons'] == []
     assert 'lab_only: acting on second; left alone: kasugai' in lab_model.plan(model)
     # no selection: every cluster, nothing left alone
     whole = lab_model.check(dict(raw, only=[]))[0]
     assert [c['name'] for c in whole['clusters']] == ['kasugai', 'second'] and whole['others'] == [] and whole['only'] == []
+    assert all(n['selected'] for n in whole['nics']) and len(whole['selected_nodes']) == 5
+    assert whole['clusters'][0]['image_addons'] == ['metallb', 'multus', 'nv_ipam', 'sriov_cni', 'sriov_device_plugin']
 
 
 def test_plan_says_what_will_be_built():
