@@ -147,10 +147,10 @@ class Cli:
     def argv(self, args):
         return [self.binary] + [str(a) for a in args]
 
-    def run(self, args, check=True, input=None, env=None, timeout=None, what=None):  # pylint: disable=redefined-builtin
+    def run(self, args, check=True, input=None, env=None, timeout=None, what=None, cwd=None):  # pylint: disable=redefined-builtin
         """Run the tool with ``args`` (a list); return a :class:`Result`.
 
-        ``input``: text for its stdin, passed unchanged; ``env``: extra environment variables;
+        ``input``: text for its stdin, passed unchanged; ``env``: extra environment variables; ``cwd``: the directory it runs in;
         ``timeout``: seconds (standalone only: AnsibleModule.run_command has no timeout). With
         ``check`` a non-zero exit raises CliError: ``<what> failed: <the tool's error line>``,
         ``what`` defaulting to the command's first words. A command that cannot start or times
@@ -162,19 +162,19 @@ class Cli:
             rc, out, err = self.runner(argv, input)
         elif self.module is not None:
             rc, out, err = self.module.run_command(argv, data=input, binary_data=True, environ_update=environ,
-                                                   expand_user_and_vars=False)
+                                                   expand_user_and_vars=False, cwd=cwd)
         else:
-            rc, out, err = self._subprocess(argv, input, environ, timeout or self.timeout)
+            rc, out, err = self._subprocess(argv, input, environ, timeout or self.timeout, cwd)
         result = Result(argv, rc, out, err)
         if check and rc != 0:
             what = what or ' '.join([self.name] + [str(a) for a in args[:2]])
             raise result.error('{} failed: {}'.format(what, last_error_line(err, out) or f'exit status {rc}'))
         return result
 
-    def _subprocess(self, argv, data, environ, timeout):
+    def _subprocess(self, argv, data, environ, timeout, cwd=None):
         try:
             proc = subprocess.run(argv, input=data, capture_output=True, text=True, encoding='utf-8', errors='replace',
-                                  env=dict(os.environ, **environ), timeout=timeout, check=False)
+                                  env=dict(os.environ, **environ), timeout=timeout, check=False, cwd=cwd)
         except subprocess.TimeoutExpired as exc:
             raise CliError(f'{" ".join(argv)} did not finish within {timeout}s', cmd=argv) from exc
         except OSError as exc:

@@ -37,9 +37,14 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils.scenarios i
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import normalize_pci_address
 
 DEFAULT_STATE_DIR = '/var/lib/openkasugai-lab'
+# Where from-source builds keep their caches and outputs (the Go toolchain and caches, built binaries, node image
+# archives): cache data, kept by destroy.yml so that a rebuilt lab compiles nothing again.
+DEFAULT_BUILD_CACHE_DIR = '/var/cache/openkasugai-lab'
 REQUIRED_DOWNLOADS = ('kind', 'kubectl')
 # lab_build_from_source: what a lab may build instead of downloading or pulling.
-BUILD_FROM_SOURCE_CHOICES = ['addon_images', 'kind']
+BUILD_FROM_SOURCE_CHOICES = ['addon_images', 'kind', 'kubectl', 'node_image']
+# The choices built with the pinned Go toolchain (lab_downloads.go) from the Go module proxy.
+GO_BUILT = ('kind', 'kubectl', 'node_image')
 # The Go module proxy from-source builds of Go programs read (kind), unless the lab names its own.
 DEFAULT_GO_PROXY = 'https://proxy.golang.org'
 # libfpga's sources, which the images stage needs for the cgo controllers (EthernetConnection runs on every lab).
@@ -132,6 +137,7 @@ _CLUSTER_SPEC = dict(
 # The part of the module's argument spec that is the lab model itself.
 ARGUMENT_SPEC = dict(
     state_dir=dict(type='path', default=DEFAULT_STATE_DIR),
+    build_cache_dir=dict(type='path', default=DEFAULT_BUILD_CACHE_DIR),
     registry=dict(type='dict', apply_defaults=True, options=dict(
         type=dict(type='str', default='none', choices=['local', 'external', 'none']),
         url=dict(type='str', default=''),
@@ -192,7 +198,8 @@ _CHECKSUM = re.compile(r'^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$')
 
 
 # The inventory variable of each part of the model (the module's options drop the lab_ prefix).
-INVENTORY_NAMES = dict(state_dir='lab_state_dir', registry='lab_registry', downloads='lab_downloads', mirror='lab_mirror',
+INVENTORY_NAMES = dict(state_dir='lab_state_dir', build_cache_dir='lab_build_cache_dir', registry='lab_registry', downloads='lab_downloads',
+                       mirror='lab_mirror',
                        build_from_source='lab_build_from_source', go_proxy='lab_go_proxy', controller_source='lab_controller_source',
                        clusters='lab_clusters', only='lab_only')
 
@@ -502,7 +509,7 @@ def normalize(params):
     if registry['type'] == 'local' and not registry['ca_file']:
         registry['ca_file'] = os.path.join(params['state_dir'], 'registry', 'ca.crt')
 
-    model = dict(state_dir=params['state_dir'], registry=registry, downloads=dict(params['downloads']),
+    model = dict(state_dir=params['state_dir'], build_cache_dir=params['build_cache_dir'], registry=registry, downloads=dict(params['downloads']),
                  # where the accelerators stage records the host's original VF counts, driver and PF addresses
                  accelerators_state_file=os.path.join(params['state_dir'], 'accelerators', 'original-state.json'),
                  # the NVIDIA stack the accelerators stage unloads on the host (dependents first) and a GPU worker loads
@@ -598,6 +605,7 @@ def check_model(model):
     """Cross-field rules that need nothing but the model. Returns a list of Problems."""
     problems = []
     problems += _check_state_dir(model['state_dir'])
+    problems += _check_state_dir(model['build_cache_dir'], 'lab_build_cache_dir', DEFAULT_BUILD_CACHE_DIR)
     problems += _check_registry(model['registry'])
     problems += _check_registry_address(model)
     problems += [Problem('lab_mirror', message, fix) for message, fix in site_mirror.check(model['mirror'])]
@@ -610,12 +618,12 @@ def check_model(model):
     return problems
 
 
-def _check_state_dir(path):
-    fix = 'use a directory of the lab\'s own, e.g. %s.' % DEFAULT_STATE_DIR
+def _check_state_dir(path, field='lab_state_dir', example=DEFAULT_STATE_DIR):
+    fix = 'use a directory of the lab\'s own, e.g. %s.' % example
     if not os.path.isabs(path):
-        return [Problem('lab_state_dir', '%r is relative: the stages run from different working directories.' % path, fix)]
+        return [Problem(field, '%r is relative: the stages run from different working directories.' % path, fix)]
     if os.path.normpath('/' + path.lstrip('/')) in SYSTEM_DIRS:
-        return [Problem('lab_state_dir', '%s is a system directory: the stages create files there and teardown removes them.' % path, fix)]
+        return [Problem(field, '%s is a system directory: the stages create files there and teardown removes them.' % path, fix)]
     return []
 
 
@@ -679,10 +687,10 @@ def _check_registry_address(model):
 
 
 def required_downloads(model):
-    """The downloads every lab fetches: kind and kubectl, or, with kind built from source, the Go toolchain instead of kind."""
-    if 'kind' in model['build_from_source']:
-        return ('go',) + tuple(name for name in REQUIRED_DOWNLOADS if name != 'kind')
-    return REQUIRED_DOWNLOADS
+    """The downloads every lab fetches: kind and kubectl, and the Go toolchain when the lab builds Go programs (kind, kubectl, the node image)."""
+    built = model['build_from_source']
+    needed = tuple(name for name in REQUIRED_DOWNLOADS if not (name == 'kind' and name in built))  # kubectl's version says what to build
+    return (('go',) if any(name in built for name in GO_BUILT) else ()) + needed
 
 
 def _check_go(model):
@@ -692,7 +700,7 @@ def _check_go(model):
         problems.append(Problem('lab_go_proxy', '%r is not an https:// or file:// URL of a Go module proxy.' % proxy,
                                 'give your site\'s Go module proxy, or leave it out for %s.' % DEFAULT_GO_PROXY))
     go = model['downloads'].get('go')
-    if 'kind' in model['build_from_source'] and isinstance(go, dict) and not _GO_VERSION.match(str(go.get('version') or '')):
+    if any(name in model['build_from_source'] for name in GO_BUILT) and isinstance(go, dict) and not _GO_VERSION.match(str(go.get('version') or '')):
         problems.append(Problem('lab_downloads.go.version', '%r is not a Go release such as go1.24.4 (the toolchain zip unpacks '
                                 'under golang.org/toolchain@v0.0.1-<version>.linux-amd64).' % go.get('version'),
                                 'give the version of the zip, e.g. go1.24.4.'))
@@ -708,7 +716,8 @@ def _check_downloads(model):
     problems = []
     for name in required_downloads(model):
         if name not in downloads:
-            what = ('the Go toolchain that builds kind (lab_build_from_source: [kind])' if name == 'go' else name)
+            what = ('the Go toolchain that builds %s (lab_build_from_source)' % ', '.join(n for n in GO_BUILT if n in model['build_from_source'])
+                    if name == 'go' else name)
             problems.append(Problem('lab_downloads.%s' % name, 'no download is described for %s.' % what,
                                     'add lab_downloads.%s with version, url and checksum (see inventory/*/group_vars/all/downloads.yml).' % name))
     for name, item in sorted(downloads.items()):
@@ -718,7 +727,7 @@ def _check_downloads(model):
             continue
         # A local path (an offline copy of a manifest or of a kustomize tree) replaces url + checksum; kind built
         # from source needs only its version.
-        built = name == 'kind' and 'kind' in model['build_from_source']
+        built = name in ('kind', 'kubectl') and name in model['build_from_source']
         for key in ('version',) if item.get('path') or built else ('version', 'url', 'checksum'):
             if not item.get(key):
                 problems.append(Problem('%s.%s' % (field, key), 'is missing.',

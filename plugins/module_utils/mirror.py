@@ -133,8 +133,8 @@ def apply(model, mirror):
 def needed(model, required, libfpga):
     """(what, url, git) of each URL a run of site.yml fetches with this model.
 
-    ``required``: the downloads every lab fetches (kind, kubectl; the Go toolchain instead of kind when kind is
-    built from source, with the Go module proxy it builds from); ``libfpga``: those of a lab running
+    ``required``: the downloads every lab fetches (kind, kubectl, and the Go toolchain of from-source builds; what
+    is built from source is fetched from the Go module proxy instead, see :func:`go_modules`); ``libfpga``: those of a lab running
     OpenKasugai. Local paths are left out: check_host() checks that they exist.
     """
     names = set(required)
@@ -144,21 +144,42 @@ def needed(model, required, libfpga):
             names.update(libfpga)
     names.update(image['source'] for image in model['addon_images'] if image['source'])
     result = []
-    for name in sorted(names):
+    built = model['build_from_source']
+    for name in sorted(names - set(built)):
         item = model['downloads'].get(name)
         if isinstance(item, dict) and item.get('url') and not item.get('path'):
             result.append(('lab_downloads.%s' % name, str(item['url']), False))
-    kind = model['downloads'].get('kind')
-    if 'kind' in model['build_from_source'] and isinstance(kind, dict) and kind.get('version'):
-        # go install sigs.k8s.io/kind@<version> reads the module and its dependencies from the Go module proxy
-        result.append(('lab_go_proxy (sigs.k8s.io/kind %s)' % kind['version'],
-                       '%s/sigs.k8s.io/kind/@v/%s.info' % (model['go_proxy'], kind['version']), False))
+    # from-source builds read their modules and dependencies from the Go module proxy
+    for what, module, version in go_modules(model):
+        result.append(('lab_go_proxy (%s %s%s)' % (module, version, '' if what == 'kind' else ', for ' + what),
+                       '%s/%s/@v/%s.info' % (model['go_proxy'], module, version), False))
     source = model['controller_source']
     if source['type'] == 'archive' and source['archive_url']:
         result.append(('lab_controller_source', source['archive_url'], False))
     elif source['type'] == 'git' and source['git_url']:
         result.append(('lab_controller_source', source['git_url'], True))
     return result
+
+
+def go_modules(model):
+    """(what, module, version) of each module a from-source build of this model fetches from the Go module proxy."""
+    built = model['build_from_source']
+    downloads = model['downloads']
+    out = []
+    kind = downloads.get('kind')
+    if 'kind' in built and isinstance(kind, dict) and kind.get('version'):
+        out.append(('kind', 'sigs.k8s.io/kind', str(kind['version'])))  # go install sigs.k8s.io/kind@<version>
+    versions = {}
+    kubectl = downloads.get('kubectl')
+    if 'kubectl' in built and isinstance(kubectl, dict) and kubectl.get('version'):
+        versions.setdefault(str(kubectl['version']), []).append('kubectl')
+    if 'node_image' in built:
+        for cluster in model['clusters']:
+            if not cluster.get('node_image'):
+                versions.setdefault(cluster['kubernetes_version'], []).append('the node image')
+    for version, whats in sorted(versions.items()):
+        out.append((' and '.join(sorted(set(whats))), 'k8s.io/kubernetes', version))
+    return out
 
 
 def probe(url, git=False, timeout=10):

@@ -38,6 +38,14 @@ options:
       - An absolute directory of the lab's own; a system directory (V(/), V(/etc), V(/var), V(/tmp)...) is refused.
     type: path
     default: /var/lib/openkasugai-lab
+  build_cache_dir:
+    description:
+      - Directory on the kind-host where from-source builds (O(build_from_source)) keep the Go toolchain, the Go module and
+        build caches, the binaries built and the node image archives (C(lab_build_cache_dir)).
+      - Cache data - C(destroy.yml) keeps it, so that a lab built again compiles nothing; delete it to reclaim the space.
+        A system directory is refused.
+    type: path
+    default: /var/cache/openkasugai-lab
   registry:
     description: The container registry of the lab (C(lab_registry)).
     type: dict
@@ -121,9 +129,17 @@ options:
         version of V(kind) in O(downloads), with the Go toolchain V(go) of O(downloads) (the toolchain zip the Go module
         proxy serves, C(https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go<version>.linux-amd64.zip), pinned by
         checksum) and the modules of O(go_proxy); V(kind) then needs only its C(version).
+      - V(kubectl) - the host stage builds kubectl from C(k8s.io/kubernetes) at the version of V(kubectl) in O(downloads)
+        with the same toolchain and proxy (module C(openkasugai.all_in_one.kubernetes_build)); V(kubectl) then needs only
+        its C(version).
+      - V(node_image) - the node_image stage builds each cluster's kind node image from source instead of pulling
+        C(kindest/node) (module C(openkasugai.all_in_one.kind_base_image) - Kubernetes, etcd, CoreDNS, crictl and pause
+        from the Go module proxy, containerd and the CNI plugins from Debian packages, on a Debian image the stage makes
+        with debootstrap); the GPU and SR-IOV layers are built on it as on any base. A cluster's own O(clusters[].node_image) wins.
+      - Builds keep their outputs and caches in O(build_cache_dir); a second build with the same inputs compiles nothing.
     type: list
     elements: str
-    choices: [addon_images, kind]
+    choices: [addon_images, kind, kubectl, node_image]
     default: []
   go_proxy:
     description:
@@ -453,6 +469,7 @@ EXAMPLES = r"""
 - name: Validate the lab model
   openkasugai.all_in_one.lab_model:
     state_dir: "{{ lab_state_dir }}"
+    build_cache_dir: "{{ lab_build_cache_dir | default(omit) }}"
     registry: "{{ lab_registry }}"
     downloads: "{{ lab_downloads }}"
     mirror: "{{ lab_mirror | default(omit) }}"
@@ -510,6 +527,9 @@ model:
         - C(playbooks/mirror.yml) fills a mirror from it.
       type: list
       elements: dict
+    build_cache_dir:
+      description: O(build_cache_dir) as given.
+      type: str
     build_from_source:
       description: O(build_from_source) as given.
       type: list

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # The phase functions are called through `phase NAME FUNCTION` (shellcheck cannot see that).
 # shellcheck disable=SC2317
-# End-to-end test on a real kind cluster (`make e2e`; a stage of tests/run.sh). Everything is real:
-# kind v0.32.0 (go install), a node image built offline from Debian packages and Go modules
-# (node-image/build.sh, cached in $OKL_CACHE), the collection's preflight and kind_cluster roles
-# creating 1 control plane + 2 workers, pods from an image we built, pod traffic between workers.
-# Nothing is faked. Prints the seconds of each phase; exit status 0 only if every phase passed.
+# End-to-end test on a real kind cluster (`make e2e`; a stage of tests/run.sh), through the command users
+# run: `ansible-playbook -i <inventory> playbooks/site.yml` on the e2e lab (lab.yml: 1 control plane + 2
+# workers, every download from the test mirror, kind, kubectl and the node image built from source by the
+# host and node_image stages), a no-op re-run of it, status.yml, a second lab with -e lab_only, and
+# playbooks/destroy.yml at the end; the e2e's own playbooks check what the stages made. Nothing is faked
+# but the base OS images of the function images and the veths standing in for VFs. Prints the seconds of
+# each phase; exit status 0 only if every phase passed.
 #
-#   tests/e2e/run.sh                  # build (or load) the node image, create, check, delete
-#   OKL_E2E_KEEP=1 tests/e2e/run.sh   # leave the cluster running (kubeconfig printed at the end)
-#   tests/e2e/run.sh prebuild         # only the builds that need no cluster (kind, the node image, the
-#                                     # base images, the images stage without loading), into the caches
-#                                     # the full run reads: tests/run.sh runs it beside the other stages
+#   tests/e2e/run.sh                  # the whole run: build or load, site.yml, checks, destroy.yml
+#   OKL_E2E_KEEP=1 tests/e2e/run.sh   # leave the lab running (kubeconfig printed at the end)
+#   tests/e2e/run.sh prebuild         # only the builds that need no cluster (the host and node_image stages:
+#                                     # kind, kubectl, the node image; the base images; the images stage
+#                                     # without loading), into the caches the full run reads: tests/run.sh
+#                                     # runs it beside the other stages
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,7 +23,6 @@ cd "$repo"
 : "${OKL_VENV:=$repo/.venv}"
 : "${OKL_E2E_STATE:=/var/lib/openkasugai-e2e}"
 export OKL_CACHE
-kind_version=$(sed -n '/^  kind:/,/version:/s/^ *version: *//p' inventory/localhost-cpu/group_vars/all/downloads.yml)
 k8s_version=${OKL_K8S_VERSION:-v1.34.1}
 export OKL_K8S_VERSION=$k8s_version
 export GOPATH="$OKL_CACHE/go" GOMODCACHE="$OKL_CACHE/go/pkg/mod" GOCACHE="$OKL_CACHE/go/cache" GOFLAGS=-modcacherw
@@ -54,38 +56,37 @@ report() {
   printf '%s\n' "${summary[@]}"
 }
 
-kind_bin="$GOPATH/bin/kind"
-install_kind() {
-  if [[ -x $kind_bin ]] && [[ $("$kind_bin" version) == "kind $kind_version "* ]]; then
-    echo "kind $kind_version already in $kind_bin"
-    return 0
-  fi
-  CGO_ENABLED=0 go install "sigs.k8s.io/kind@$kind_version" || return
-  "$kind_bin" version
-}
+# kind and kubectl as the host stage installs them (built from source: lab.yml's lab_build_from_source).
+kind_bin=/usr/local/bin/kind
+kubectl_bin=/usr/local/bin/kubectl
+# The from-source builds of the lab (Go toolchain and caches, binaries, node image archives): lab_build_cache_dir.
+build_cache="$OKL_CACHE/lab-build"
+go_zip="$OKL_CACHE/downloads/go-toolchain.zip"  # the pinned Go toolchain, downloaded by tests/bed/setup.sh
 
+# The host and node_image stages of site.yml, as users run them (tags): kind and kubectl built from source
+# and installed, the kind node image built from Kubernetes, etcd, CoreDNS and crictl sources on a Debian
+# image made with debootstrap (module kind_base_image), or loaded from its archive in the build cache.
 node_image=""
-kubectl_bin=""
-build_node_image() {
-  node_image=$(tests/e2e/node-image/build.sh | tail -n 1) || return
-  [[ $node_image == localhost/okl-node:* ]] || return 1
+build_tools() {
+  collection_play site.yml --tags host,node_image || return
+  "$kind_bin" version && "$kubectl_bin" version --client || return
+  node_image=$(docker images --filter "reference=localhost/okl-node:$k8s_version-*" --format '{{.Repository}}:{{.Tag}}' | head -n 1)
+  [[ -n $node_image ]] || { echo "no node image localhost/okl-node:$k8s_version-* in docker after the node_image stage"; return 1; }
   echo "node image: $node_image"
-  # kubectl from the same Kubernetes build (cached): the lab takes it as a local file (lab.yml)
-  kubectl_bin=$(tests/e2e/node-image/build-go.sh k8s "$k8s_version")/kubectl || return
-  [[ -x $kubectl_bin ]] || { echo "no kubectl at $kubectl_bin"; return 1; }
 }
 
 echo_image=""
 build_echo_image() {
-  local bin dir
-  bin=$(tests/e2e/node-image/build-go.sh own tests/e2e/echo) || return
-  echo_image="localhost/okl-e2e-echo:$(basename "$bin" | sed 's/^own-echo-//')"
+  local hash out dir
+  hash=$(cat tests/e2e/echo/*.go | sha256sum | cut -c1-12)
+  echo_image="localhost/okl-e2e-echo:$hash"
   if docker image inspect "$echo_image" >/dev/null 2>&1; then
     echo "$echo_image already built"
     return 0
   fi
   dir=$(mktemp -d)
-  cp "$bin/echo" "$dir/okl-e2e-echo" || return
+  out="$dir/okl-e2e-echo"
+  (cd tests/e2e/echo && CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath -ldflags '-s -w' -o "$out" .) || return
   printf 'FROM scratch\nCOPY okl-e2e-echo /usr/local/bin/\nENTRYPOINT ["/usr/local/bin/okl-e2e-echo"]\n' >"$dir/Dockerfile"
   docker build -q -t "$echo_image" "$dir" || return
   rm -rf "$dir"
@@ -93,33 +94,41 @@ build_echo_image() {
 
 # lab_args: what every play adds; -e okl_e2e_multilab=true once the second lab exists (lab_b below).
 lab_args=()
+common_args=(-e "okl_e2e_state_dir=$OKL_E2E_STATE" -e "okl_e2e_kind=$kind_bin" -e "okl_e2e_kubectl=$kubectl_bin"
+  -e "okl_e2e_k8s_version=$k8s_version" -e "okl_e2e_build_cache=$build_cache" -e "okl_e2e_go_zip=$go_zip"
+  -e "okl_e2e_go_cache=$OKL_CACHE/okl-go-build")
 play() {  # play PLAYBOOK [extra args]
-  ansible-playbook "tests/e2e/$1" -e "okl_e2e_state_dir=$OKL_E2E_STATE" -e "okl_e2e_kind=$kind_bin" \
-    -e "okl_e2e_kubectl=$kubectl_bin" -e "okl_e2e_k8s_version=$k8s_version" "${lab_args[@]}" "${@:2}"
+  ansible-playbook "tests/e2e/$1" "${common_args[@]}" "${lab_args[@]}" "${@:2}"
 }
-create_cluster() { play cluster.yml -e "okl_e2e_node_image=$node_image" -e okl_e2e_state=present; }
-# The kind_cluster role on an unchanged model changes nothing (molecule's idempotence, on the real cluster).
-recreate_noop() {
-  local out
-  out=$(create_cluster) || { printf '%s\n' "$out"; return 1; }
-  printf '%s\n' "$out" | tail -n 4
-  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' <<<"$out" || { echo "the second run of kind_cluster changed:"; changed_tasks "$out"; return 1; }
+# The collection's own playbook PLAYBOOK (playbooks/), as users run it, on the e2e lab (lab.yml's model,
+# the e2e's devices settings as the devices role's variables, the stage settings of stages-vars.yml, the
+# base images of bases.sh once it ran).
+collection_play() {  # collection_play PLAYBOOK [extra args]
+  local bases=()
+  [[ -z $bases_file ]] || bases=(-e "@$bases_file")
+  ansible-playbook -i tests/e2e/inventory.yml "playbooks/$1" -e "@tests/e2e/lab.yml" -e "@tests/e2e/real-source.yml" \
+    -e "@tests/e2e/devices-vars.yml" -e "@tests/e2e/stages-vars.yml" "${bases[@]}" -e "okl_e2e_repo=$repo" \
+    "${common_args[@]}" "${lab_args[@]}" "${@:2}"
 }
-check_cluster() { play checks.yml -e "okl_e2e_echo_image=$echo_image"; }
+# The whole lab with the command users run: site.yml (host, accelerators, node image and cluster, devices
+# (the stand-in VFs into the workers), images, add-ons, calc-basic run and checked). Then the e2e's checks
+# of the cluster (tests/e2e/checks.yml: nodes, pods from our echo image, traffic between workers).
+site() {
+  make_stand_in_vfs && collection_play site.yml && play checks.yml -e "okl_e2e_echo_image=$echo_image"
+}
+# A second run of site.yml on the lab it made changes nothing (and sends no input again to a scenario whose
+# last check passed): printed with its seconds.
+site_noop() {
+  local out start
+  start=$(date +%s)
+  out=$(collection_play site.yml) || { printf '%s\n' "$out"; return 1; }
+  printf '%s\n' "$out" | tail -n 3
+  echo "no-op site.yml: $(( $(date +%s) - start ))s"
+  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' <<<"$out" || { echo "the second run of site.yml changed:"; changed_tasks "$out"; return 1; }
+}
 
 openkasugai() {  # play openkasugai.yml [extra args]
   play openkasugai.yml -e "okl_e2e_echo_image=$echo_image" "$@"
-}
-# The lab's add-ons and the real OpenKasugai v1.1.0 deployed, then calc-basic with its default chain
-# run and checked (tests/e2e/openkasugai.yml); the seconds from the DataFlow applied to the results
-# checked is in the scenario stage's result line (and result.json).
-deploy_scenario() { openkasugai -e '{"okl_e2e_scenarios": [{"name": "calc-basic"}]}'; }
-# A second run of the add-ons and scenario stages (without sending inputs again) changes nothing.
-scenario_noop() {
-  local out
-  out=$(openkasugai -e scenario_run=false -e '{"okl_e2e_scenarios": [{"name": "calc-basic"}]}') || { printf '%s\n' "$out"; return 1; }
-  printf '%s\n' "$out" | tail -n 3
-  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' <<<"$out" || { echo "the second run of the add-ons and scenario stages changed:"; changed_tasks "$out"; return 1; }
 }
 # state absent removes the DataFlow, waits until its function pods are gone, then the rest.
 remove_scenario() {  # remove_scenario SCENARIOS-JSON [extra args]
@@ -128,7 +137,7 @@ remove_scenario() {  # remove_scenario SCENARIOS-JSON [extra args]
 # The seed's customized chain (send, plus, minus, rcv) as the multi-worker variant: the default
 # deployment removed, then the custom chain spread over both workers, run and checked (tests/e2e/
 # openkasugai.yml asserts each function pod runs where it was asked to). The add-ons are in place
-# already (the no-op above proved it): this phase runs the scenario stage only. It stays deployed
+# already (site.yml made them): this phase runs the scenario stage only. It stays deployed
 # through the restart phase, which removes it.
 multi_scenarios='[{"name": "calc-basic", "multi_worker": true, "chain": ["send", "plus", "minus", "rcv"], "inputs": ["7", "3", "5"]}]'
 custom_multi() {
@@ -173,25 +182,15 @@ addons_bad_checksum() {
 # playbooks/status.yml, as users run it, on the e2e lab: its table and picture (status.md, status.svg
 # under the lab's state) name every node, the stand-in VF in its node, every add-on ready and calc-basic
 # passed (tests/e2e/check_status.py reads them).
-# The collection's own playbook PLAYBOOK (playbooks/), as users run it, on the e2e lab (lab.yml's model,
-# the e2e's devices settings as the devices role's variables).
-collection_play() {  # collection_play PLAYBOOK [extra args]
-  ansible-playbook -i tests/e2e/inventory.yml "playbooks/$1" -e "@tests/e2e/lab.yml" -e "@tests/e2e/real-source.yml" \
-    -e "@tests/e2e/devices-vars.yml" -e "okl_e2e_repo=$repo" -e "okl_e2e_state_dir=$OKL_E2E_STATE" -e "okl_e2e_kind=$kind_bin" \
-    -e "okl_e2e_kubectl=$kubectl_bin" -e "okl_e2e_k8s_version=$k8s_version" "${lab_args[@]}" "${@:2}"
-}
 lab_status() {
   collection_play status.yml -e "status_python=$(command -v python)" || return
   python tests/e2e/check_status.py "$OKL_E2E_STATE/status"
 }
-# The upstream add-ons for real (tests/e2e/addons.yml): the devices stage moves the stand-in VFs into
-# the workers; MetalLB serves a LoadBalancer address this host reaches over TCP and UDP; Multus gives a
+# The upstream add-ons for real (tests/e2e/addons.yml): the devices stage of site.yml moved the stand-in
+# VFs into the workers; MetalLB serves a LoadBalancer address this host reaches over TCP and UDP; Multus gives a
 # pod the netdev in -worker2 as net1 with an nv-ipam address this host reaches; the SR-IOV device
 # plugin reports the lab's (empty) pool; sriov-cni is on every node.
-addons_check() {
-  make_stand_in_vfs && play addons.yml -e okl_e2e_step=attach \
-    && play addons.yml -e okl_e2e_step=check -e "okl_e2e_echo_image=$echo_image"
-}
+addons_check() { play addons.yml -e okl_e2e_step=check -e "okl_e2e_echo_image=$echo_image"; }
 restart_lab() {
   local keeper_pid back rc=0
   make_stand_in_vfs || return
@@ -202,7 +201,7 @@ restart_lab() {
   if bash tests/bed/dockerd.sh stop && make_stand_in_vfs && bash tests/bed/dockerd.sh start; then
     back=$(date +%s%N)
     play restart.yml -e okl_e2e_restart_step=check -e "okl_e2e_daemon_back=${back:0:-9}.${back: -9}" || rc=1
-    if ((rc == 0)) && openkasugai -e lab_only=okl-e2e -e okl_e2e_addons=false -e "{\"okl_e2e_scenarios\": $multi_scenarios}"; then
+    if ((rc == 0)) && openkasugai -e lab_only=okl-e2e -e okl_e2e_addons=false -e scenario_rerun=true -e "{\"okl_e2e_scenarios\": $multi_scenarios}"; then
       echo "restart: the multi-worker chain checked again $(( ($(date +%s%N) - back) / 1000000 )) ms after the docker daemon was back"
       remove_scenario "$multi_scenarios" -e lab_only=okl-e2e || rc=1
     else
@@ -217,7 +216,7 @@ restart_lab() {
 }
 # Several labs on one host (issue: several isolated labs): okl-e2e-b (tests/e2e/lab.yml), 1 control
 # plane + 1 worker on its own docker network and subnets, with a veth of its own standing in for a VF,
-# built beside okl-e2e with -e lab_only=okl-e2e-b by the same stages (cluster, images loaded into its
+# built beside okl-e2e by site.yml -e lab_only=okl-e2e-b (cluster, its netdev, images loaded into its
 # nodes only, OpenKasugai and calc-basic run and checked) while okl-e2e keeps running its multi-worker
 # calc chain; then the isolation check (tests/e2e/multilab.yml). The restart phase restarts both labs'
 # nodes and checks both; destroy-b removes okl-e2e-b with playbooks/destroy.yml -e lab_only=okl-e2e-b,
@@ -225,36 +224,35 @@ restart_lab() {
 lab_b() {
   lab_args=(-e okl_e2e_multilab=true)
   stand_in_vfs+=(okle2e-vf2)
-  make_stand_in_vfs \
-    && play cluster.yml -e "okl_e2e_node_image=$node_image" -e okl_e2e_state=present -e lab_only=okl-e2e-b \
-    && images -e lab_only=okl-e2e-b \
-    && openkasugai -e lab_only=okl-e2e-b
+  make_stand_in_vfs && collection_play site.yml -e lab_only=okl-e2e-b
 }
 lab_isolation() { play multilab.yml -e okl_e2e_multilab_step=isolation -e "okl_e2e_echo_image=$echo_image"; }
 destroy_b() {
   collection_play destroy.yml -e lab_only=okl-e2e-b || return
   play multilab.yml -e okl_e2e_multilab_step=one_left || return
   lab_args=()  # okl-e2e-b is out of the inventory now
-  openkasugai -e okl_e2e_addons=false -e '{"okl_e2e_scenarios": [{"name": "calc-basic"}]}' || return
-  detach_stand_ins
+  openkasugai -e okl_e2e_addons=false -e '{"okl_e2e_scenarios": [{"name": "calc-basic"}]}'
 }
-# The devices stage gives the stand-in VFs back to the host; their host peers are deleted.
-detach_stand_ins() {
-  local vf rc=0
-  play restart.yml -e okl_e2e_restart_step=detach || rc=1
-  for vf in "${stand_in_vfs[@]}"; do
-    ip link del "${vf}p" || rc=1
-  done
-  return "$rc"
-}
-delete_cluster() {
-  if [[ -n $(docker ps -aq --filter label=io.x-k8s.kind.cluster=okl-e2e-b) ]]; then  # a multilab phase failed
-    play cluster.yml -e "okl_e2e_node_image=$node_image" -e okl_e2e_state=absent -e okl_e2e_multilab=true -e lab_only=okl-e2e-b || return
+# playbooks/destroy.yml, as users run it (both labs when a multilab phase failed before destroy-b): the
+# netdevs back on the host, the clusters, their networks and kubeconfigs gone, kind and kubectl removed.
+# The built images stay (--skip-tags images: the next run would otherwise rebuild every image; the
+# molecule function_images scenario tests their removal). The veths' host peers are deleted after.
+destroy_lab() {
+  local vf rc=0 left
+  if [[ -n $(docker ps -aq --filter label=io.x-k8s.kind.cluster=okl-e2e-b) ]]; then
+    lab_args=(-e okl_e2e_multilab=true)
   fi
-  play cluster.yml -e "okl_e2e_node_image=$node_image" -e okl_e2e_state=absent || return
-  local left
+  collection_play destroy.yml --skip-tags images || rc=1
+  lab_args=()
+  for vf in "${stand_in_vfs[@]}"; do
+    if ip link show "${vf}p" >/dev/null 2>&1; then ip link del "${vf}p" || rc=1; fi
+  done
   left=$(docker ps -aq --filter label=io.x-k8s.kind.cluster=okl-e2e)
-  [[ -z $left ]] || { echo "containers of okl-e2e are still there: $left"; return 1; }
+  [[ -z $left ]] || { echo "containers of okl-e2e are still there: $left"; rc=1; }
+  if docker network inspect kind-okl-e2e >/dev/null 2>&1; then echo "the docker network kind-okl-e2e is still there"; rc=1; fi
+  [[ ! -e $kind_bin ]] || { echo "$kind_bin is still there"; rc=1; }
+  [[ ! -e $OKL_E2E_STATE/okl-e2e/kubeconfig ]] || { echo "okl-e2e's kubeconfig is still there"; rc=1; }
+  return "$rc"
 }
 # The kind_cluster module's own lifecycle on the real node image: create, no-op re-run, drift refused,
 # recreate planned, delete (tests/unit/plugins/modules/test_kind_cluster.py::test_real_lifecycle).
@@ -269,22 +267,12 @@ build_bases() {
   bases_file=$(tests/bed/bases.sh | tail -n 1) && echo "base images: $bases_file"
 }
 images() {  # images [extra args]
-  play images.yml -e "@$bases_file" -e "okl_e2e_kind=$kind_bin" -e "okl_e2e_go_cache=$OKL_CACHE/okl-go-build" "$@"
+  play images.yml -e "@$bases_file" "$@"
 }
-build_images() { images; }
 # The images stage with no cluster to load into (prebuild): its builds land in buildah's storage and the
 # archives, which the images phase of a full run then only loads. The device plugin's image too, which
 # the device-plugin phase then finds built.
 prebuild_images() { images -e function_images_kind_load=false -e function_images_device_plugin=true; }
-# A re-run of the images stage with nothing changed builds, exports and loads nothing.
-images_noop() {
-  local out start
-  start=$(date +%s)
-  out=$(images) || { printf '%s\n' "$out"; return 1; }
-  printf '%s\n' "$out" | tail -n 3
-  echo "no-op images stage: $(( $(date +%s) - start ))s"
-  grep -Eq 'localhost +: ok=[0-9]+ +changed=0 ' <<<"$out" || { echo "the second run of the images stage changed:"; changed_tasks "$out"; return 1; }
-}
 # One line changed in one controller (CPUFunction's main.go) rebuilds that controller's image only.
 images_rebuild() {
   local src copy before after changed
@@ -311,15 +299,13 @@ collect_logs() {
 rc=0
 mkdir -p "$OKL_E2E_STATE"
 if [[ ${1:-} == prebuild ]]; then
-  phase kind install_kind && phase node-image build_node_image && phase echo-image build_echo_image \
+  phase tools build_tools && phase echo-image build_echo_image \
     && phase bases build_bases && phase images prebuild_images || rc=1
   report
   exit "$rc"
 fi
-if phase kind install_kind && phase node-image build_node_image && phase echo-image build_echo_image; then
-  if phase create create_cluster && phase idempotence recreate_noop && phase checks check_cluster \
-    && phase bases build_bases && phase images build_images && phase images-noop images_noop \
-    && phase images-rebuild images_rebuild && phase openkasugai deploy_scenario && phase ok-noop scenario_noop \
+if phase tools build_tools && phase echo-image build_echo_image && phase bases build_bases; then
+  if phase site site && phase site-noop site_noop && phase images-rebuild images_rebuild \
     && phase bad-checksum addons_bad_checksum && phase addons addons_check && phase status lab_status && phase calc-multi custom_multi \
     && phase device-plugin device_plugin && phase lab-b lab_b && phase isolation lab_isolation \
     && phase restart restart_lab && phase destroy-b destroy_b; then
@@ -328,12 +314,13 @@ if phase kind install_kind && phase node-image build_node_image && phase echo-im
     rc=1
     collect_logs || echo "no kind logs could be exported"
   fi
-  if [[ ${OKL_E2E_KEEP:-0} == 1 ]]; then
-    echo "cluster kept: KUBECONFIG=$OKL_E2E_STATE/okl-e2e/kubeconfig"
-  else
-    phase delete delete_cluster || rc=1
-  fi
+  # the kind_cluster module's own lifecycle needs kind, which destroy.yml removes
   phase module module_lifecycle || rc=1
+  if [[ ${OKL_E2E_KEEP:-0} == 1 ]]; then
+    echo "lab kept: KUBECONFIG=$OKL_E2E_STATE/okl-e2e/kubeconfig"
+  else
+    phase destroy destroy_lab || rc=1
+  fi
 else
   rc=1
 fi

@@ -340,8 +340,8 @@ MODEL_CASES = [
      'lab_downloads.nv_ipam_source', 'the nv_ipam add-on of lab_clusters[0] (kasugai) is enabled', 'lab_downloads.nv_ipam_source'),
     ('addon-source-missing', GPU_SRIOV_LAB, lambda raw: raw.update(build_from_source=['addon_images']),
      'lab_downloads.multus_source', "builds the multus add-on's images", 'lab_downloads.multus_source'),
-    ('build-from-source-not-a-choice', CPU_LAB, lambda raw: raw.update(build_from_source=['node_image']),
-     'lab_build_from_source', 'node_image', 'addon_images'),
+    ('build-from-source-not-a-choice', CPU_LAB, lambda raw: raw.update(build_from_source=['controllers']),
+     'lab_build_from_source', 'controllers', 'node_image'),
     ('cni-calico-dropped', CPU_LAB, _cluster(lambda c: c.update(cni='calico')),
      'lab_clusters[0] (kasugai).cni', 'got: calico', 'kindnet'),
     ('local-manifest-without-version', GPU_SRIOV_LAB, _set(['downloads', 'metallb_manifest'], {'path': '/srv/metallb.yaml'}),
@@ -424,6 +424,10 @@ STATE_DIR_CASES = [
      'lab_state_dir', 'teardown removes them', '/var/lib/openkasugai-lab'),
     ('state-dir-var-lib', CPU_LAB, _set(['state_dir'], '/var/lib'),
      'lab_state_dir', 'system directory', 'of the lab\'s own'),
+    ('build-cache-relative', CPU_LAB, _set(['build_cache_dir'], 'cache'),
+     'lab_build_cache_dir', "'cache' is relative", '/var/cache/openkasugai-lab'),
+    ('build-cache-var-cache', CPU_LAB, _set(['build_cache_dir'], '/var/cache'),
+     'lab_build_cache_dir', '/var/cache is a system directory', '/var/cache/openkasugai-lab'),
 ]
 
 # A registry address the kind nodes cannot reach.

@@ -264,3 +264,38 @@ def test_kind_built_from_source_needs_only_its_version():
     assert lab_model.check_model(model_of(CPU_LAB, downloads=downloads, build_from_source=['kind'])) == []
     assert [p.field for p in lab_model.check_model(model_of(CPU_LAB, downloads=downloads))] == [
         'lab_downloads.kind.url', 'lab_downloads.kind.checksum']
+
+
+def test_kubectl_and_the_node_image_from_source_need_the_toolchain_and_kubernetes_from_the_module_proxy():
+    downloads = dict(PINNED, go=GO, kubectl={'version': 'v1.34.1'})
+    model = model_of(CPU_LAB, downloads=downloads, build_from_source=['kubectl', 'node_image'])
+    assert lab_model.check_model(model) == []
+    needed = {what: url for what, url, _git in mirror.needed(model, lab_model.required_downloads(model), lab_model.LIBFPGA_DOWNLOADS)}
+    assert 'lab_downloads.kubectl' not in needed
+    assert needed['lab_downloads.go'] == GO['url']
+    assert needed['lab_downloads.kind'] == PINNED['kind']['url']  # kind is still downloaded
+    assert needed['lab_go_proxy (k8s.io/kubernetes v1.34.1, for kubectl and the node image)'] == (
+        'https://proxy.golang.org/k8s.io/kubernetes/@v/v1.34.1.info')
+
+
+def test_a_cluster_with_its_own_node_image_needs_no_kubernetes_build():
+    lab = copy.deepcopy(CPU_LAB)
+    lab['clusters'][0]['node_image'] = 'registry.example.com/kind-node:v1.34.1'
+    model = model_of(lab, downloads=dict(PINNED, go=GO), build_from_source=['node_image'])
+    urls = [url for _what, url, _git in mirror.needed(model, lab_model.required_downloads(model), lab_model.LIBFPGA_DOWNLOADS)]
+    assert not [url for url in urls if 'k8s.io/kubernetes' in url]
+    assert mirror.go_modules(model) == []
+
+
+@pytest.mark.parametrize('built', [['kubectl'], ['node_image']])
+def test_a_go_build_without_the_toolchain_is_refused_naming_what_it_builds(built):
+    problems = lab_model.check_model(model_of(CPU_LAB, downloads=PINNED, build_from_source=built))
+    assert [p.field for p in problems] == ['lab_downloads.go']
+    assert 'the Go toolchain that builds %s' % built[0] in problems[0].message
+
+
+def test_kubectl_built_from_source_needs_only_its_version():
+    downloads = dict(PINNED, go=GO, kubectl={'version': 'v1.34.1'})
+    assert lab_model.check_model(model_of(CPU_LAB, downloads=downloads, build_from_source=['kubectl'])) == []
+    assert [p.field for p in lab_model.check_model(model_of(CPU_LAB, downloads=downloads))] == [
+        'lab_downloads.kubectl.url', 'lab_downloads.kubectl.checksum']
