@@ -112,13 +112,18 @@ class NodeImageBuilder:
         self.ref = None
         self.archive = None
 
+    def os_image_id(self):
+        """The OS image's ID, or None when docker does not have it."""
+        result = self.docker.run(['image', 'inspect', '--format', '{{.Id}}', self.os_image], check=False)
+        return result.stdout.strip() if result.rc == 0 else None
+
     def plan(self):
         """Work out the image's name and archive; BuildError when the OS image is missing."""
-        result = self.docker.run(['image', 'inspect', '--format', '{{.Id}}', self.os_image], check=False)
-        if result.rc != 0:
-            raise BuildError('the OS image %s the node image is built on is not in docker: the role makes it with debootstrap '
-                             '(node_image_source_os_image)' % self.os_image)
-        self.key = inputs_digest(self.version, self.versions, self.recipe, result.stdout.strip())
+        os_image_id = self.os_image_id()
+        if os_image_id is None:
+            raise BuildError('the OS image %s the node image is built on is not in docker: the node_image role makes it with '
+                             'debootstrap (node_image_source_os_image)' % self.os_image)
+        self.key = inputs_digest(self.version, self.versions, self.recipe, os_image_id)
         self.ref = '%s:%s-%s' % (self.repository, self.version, self.key)
         self.archive = os.path.join(self.cache, 'images', '%s-%s.tar' % (self.version, self.key))
         return self.ref

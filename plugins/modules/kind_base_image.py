@@ -77,7 +77,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 image:
-  description: The image's reference.
+  description: The image's reference ('' in check mode when the OS image does not exist yet, which the name depends on).
   returned: always
   type: str
   sample: localhost/okl-node:v1.34.1-00c5481ba33c
@@ -129,6 +129,8 @@ def main():
         builder = NodeImageBuilder(docker_cli.docker(p['docker_path'], module), go_builder(module), p['recipe'], p['cache_dir'],
                                    p['repository'], p['os_image'], p['kubernetes_version'],
                                    components(p['kubernetes_version'], p['components']))
+        if module.check_mode and builder.os_image_id() is None:  # the role would make it first: the name is not known yet
+            module.exit_json(changed=True, action='would build', image='', archive='', pruned=[])
         result = dict(image=builder.plan(), archive=builder.archive, pruned=[])
         if builder.present():
             module.exit_json(changed=False, action='present', **result)
