@@ -216,3 +216,29 @@ def test_a_careless_inventory_is_refused_by_site_yml_before_anything_changes(ext
 def _docker_networks():
     listed = subprocess.run(['docker', 'network', 'ls', '--format', '{{.Name}} {{.ID}}'], capture_output=True, text=True, check=True)
     return sorted(listed.stdout.splitlines())
+
+
+def test_the_free_disk_a_lab_takes_is_asked_only_while_a_cluster_is_still_to_be_built(tmp_path):
+    """More free space than this machine has is asked for: refused while cluster kasugai has no node; once a
+    container labelled as one of its kind nodes runs (a stand-in for the node, which is all the check reads:
+    docker's io.x-k8s.kind.cluster label), the space is taken as spent and preflight passes."""
+    huge = ('-e', 'preflight_min_disk_gb=1000000', '-e', 'preflight_check_downloads=false')
+    result = run_site('localhost-cpu', *huge, tmp_path=tmp_path)
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out
+    assert 'the lab needs 1000000 GiB to build kasugai' in out
+
+    image = subprocess.run(['docker', 'images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', 'reference=localhost/*debian*'],
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert image, 'no local Debian image (tests/bed/setup.sh imports one)'
+    name = 'okl-test-preflight-kasugai-node'
+    subprocess.run(['docker', 'rm', '-f', name], capture_output=True, check=False)
+    subprocess.run(['docker', 'create', '--name', name, '--label', 'io.x-k8s.kind.cluster=kasugai', image[0]],
+                   capture_output=True, text=True, check=True)
+    try:
+        result = run_site('localhost-cpu', *huge, tmp_path=tmp_path)
+    finally:
+        subprocess.run(['docker', 'rm', '-f', name], capture_output=True, check=False)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert 'GiB to build' not in out
