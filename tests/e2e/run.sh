@@ -270,7 +270,7 @@ images() {  # images [extra args]
   play images.yml -e "@$bases_file" "$@"
 }
 # The images stage with no cluster to load into (prebuild): its builds land in buildah's storage and the
-# archives, which the images phase of a full run then only loads. The device plugin's image too, which
+# archives, which the site phase of a full run then only loads. The device plugin's image too, which
 # the device-plugin phase then finds built.
 prebuild_images() { images -e function_images_kind_load=false -e function_images_device_plugin=true; }
 # One line changed in one controller (CPUFunction's main.go) rebuilds that controller's image only.
