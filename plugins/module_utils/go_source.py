@@ -20,13 +20,15 @@ The recipes:
   ours (a directory of ``*.go``) built against required modules (CoreDNS with kubeadm's plugins,
   crictl against ``k8s.io/cri-api``, pause).
 
-Standard library only apart from module_utils.cli.
+Standard library only apart from module_utils.cli and module_utils.buildah (a directory's digest).
 """
 
 import hashlib
 import os
 import re
 import shutil
+
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.buildah import context_entries
 
 # Bump when a recipe changes what it produces.
 RECIPE = 1
@@ -44,13 +46,8 @@ def _digest(*parts):
 
 
 def source_digest(directory):
-    """A digest of the ``*.go`` files of ``directory`` (names and contents)."""
-    names = sorted(n for n in os.listdir(directory) if n.endswith('.go'))
-    parts = []
-    for name in names:
-        with open(os.path.join(directory, name), 'rb') as f:
-            parts += [name, f.read()]
-    return _digest(*parts)
+    """A digest of the ``*.go`` files of ``directory`` (names, modes, contents), read as a build context is read."""
+    return _digest(*[entry for entry in context_entries(directory) if entry[0].endswith('.go')])
 
 
 def kubernetes_ldflags(version):

@@ -28,6 +28,8 @@ import os
 import shutil
 import time
 
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.buildah import context_entries
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli
 
 # What kubeadm of a Kubernetes minor asks containerd for, and the crictl our recipe builds (k8s.io/cri-api).
@@ -57,24 +59,13 @@ def components(kubernetes_version, overrides=None):
     return known
 
 
-def recipe_files(recipe_dir):
-    """Every file of the recipe as (relative path, mode bits, content), sorted."""
-    out = []
-    for root, dirs, files in os.walk(recipe_dir):
-        dirs.sort()
-        for name in sorted(files):
-            path = os.path.join(root, name)
-            with open(path, 'rb') as f:
-                out.append((os.path.relpath(path, recipe_dir), os.stat(path).st_mode & 0o777, f.read()))
-    return out
-
-
 def inputs_digest(kubernetes_version, versions, recipe_dir, os_image_id):
+    """12 hex of the versions, the OS image's ID and every entry of the recipe (path, kind, mode bits, content digest),
+    read as a build context is read (module_utils.buildah.context_entries)."""
     h = hashlib.sha256()
     h.update(('%s %s %s\n' % (kubernetes_version, sorted(versions.items()), os_image_id)).encode())
-    for rel, mode, content in recipe_files(recipe_dir):
-        h.update(('%s %o %d\n' % (rel, mode, len(content))).encode())
-        h.update(content)
+    for entry in context_entries(recipe_dir):
+        h.update(('%s %s %o %s\n' % entry).encode())
     return h.hexdigest()[:12]
 
 
@@ -114,8 +105,8 @@ class NodeImageBuilder:
 
     def os_image_id(self):
         """The OS image's ID, or None when docker does not have it."""
-        result = self.docker.run(['image', 'inspect', '--format', '{{.Id}}', self.os_image], check=False)
-        return result.stdout.strip() if result.rc == 0 else None
+        found = docker_cli.inspect(self.docker, [self.os_image], kind='image')
+        return found[self.os_image]['Id'] if self.os_image in found else None
 
     def plan(self):
         """Work out the image's name and archive; BuildError when the OS image is missing."""
@@ -129,7 +120,7 @@ class NodeImageBuilder:
         return self.ref
 
     def present(self):
-        return self.docker.run(['image', 'inspect', self.ref], check=False).rc == 0
+        return self.ref in docker_cli.inspect(self.docker, [self.ref], kind='image')
 
     def load(self):
         self.docker.run(['load', '-i', self.archive], what='docker load %s' % self.archive)
