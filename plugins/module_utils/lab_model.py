@@ -528,6 +528,8 @@ def normalize(params):
             cluster['docker_network']['name'] = 'kind-%s' % cluster['name']
         cluster['docker_network'].update(network_plan(cluster['docker_network']['subnet'], len(cluster['nodes'])) or {})
         cluster['kubeconfig'] = os.path.join(params['state_dir'], cluster['name'], 'kubeconfig')
+        # its base node image is built from source (the node_image stage), unless the cluster names its own
+        cluster['base_from_source'] = 'node_image' in params['build_from_source'] and not cluster['node_image']
         names = node_names(cluster['name'], [n['role'] for n in cluster['nodes']])
         cluster['nodes'] = [dict(node, name=name, index=index, features=node_features(node, cluster['gpu_method']))
                             for index, (node, name) in enumerate(zip(cluster['nodes'], names, strict=True))]

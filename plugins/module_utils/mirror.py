@@ -173,10 +173,9 @@ def go_modules(model):
     kubectl = downloads.get('kubectl')
     if 'kubectl' in built and isinstance(kubectl, dict) and kubectl.get('version'):
         versions.setdefault(str(kubectl['version']), []).append('kubectl')
-    if 'node_image' in built:
-        for cluster in model['clusters']:
-            if not cluster.get('node_image'):
-                versions.setdefault(cluster['kubernetes_version'], []).append('the node image')
+    for cluster in model['clusters']:
+        if cluster['base_from_source']:
+            versions.setdefault(cluster['kubernetes_version'], []).append('the node image')
     for version, whats in sorted(versions.items()):
         out.append((' and '.join(sorted(set(whats))), 'k8s.io/kubernetes', version))
     return out

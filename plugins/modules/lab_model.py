@@ -573,6 +573,8 @@ model:
         - C(addon_manifests) lists the enabled add-ons in apply order with the C(download) naming their manifest (and,
           for a kustomize tree in a source archive, the C(kustomize) directory inside it and the C(source_id) its unpacked
           tree is named by, which changes with the archive's pin).
+        - C(base_from_source) says whether the node_image stage builds the cluster's base node image from source
+          (V(node_image) in O(build_from_source) and no C(node_image) of its own).
         - Each of C(nodes) gains C(features), what its image adds to kind's base (V(sriov) with PFs, V(gpu) or V(toolkit)
           with GPUs, by C(gpu_method)).
         - Each of C(scenarios) gains C(id), the name its outputs go under (V(<name>) or V(<name>-multi-worker)), and what
