@@ -42,11 +42,14 @@ DEFAULT_STATE_DIR = '/var/lib/openkasugai-lab'
 DEFAULT_BUILD_CACHE_DIR = '/var/cache/openkasugai-lab'
 REQUIRED_DOWNLOADS = ('kind', 'kubectl')
 # lab_build_from_source: what a lab may build instead of downloading or pulling.
-BUILD_FROM_SOURCE_CHOICES = ['addon_images', 'kind', 'kubectl', 'node_image']
+BUILD_FROM_SOURCE_CHOICES = ['addon_images', 'base_images', 'kind', 'kubectl', 'node_image']
 # The choices built with the pinned Go toolchain (lab_downloads.go) from the Go module proxy.
 GO_BUILT = ('kind', 'kubectl', 'node_image')
+# base_images: the Go toolchains the golang bases of the upstream Dockerfiles carry (golang:1.22, golang:1.23),
+# by lab_downloads key and the Go release their version must belong to.
+BASE_IMAGE_TOOLCHAINS = {'golang_1_22': 'go1.22', 'golang_1_23': 'go1.23'}
 # The Go module proxy from-source builds of Go programs read (kind), unless the lab names its own.
-DEFAULT_GO_PROXY = 'https://proxy.golang.org'
+DEFAULT_GO_PROXY = site_mirror.PUBLIC_GO_PROXY
 # libfpga's sources, which the images stage needs for the cgo controllers (EthernetConnection runs on every lab).
 LIBFPGA_DOWNLOADS = ('hardware_drivers', 'parson')
 # The controller source the lab deploys (CRDs, controllers, sample data, function sources).
@@ -689,10 +692,12 @@ def _check_registry_address(model):
 
 
 def required_downloads(model):
-    """The downloads every lab fetches: kind and kubectl, and the Go toolchain when the lab builds Go programs (kind, kubectl, the node image)."""
+    """The downloads every lab fetches: kind and kubectl, the Go toolchain when the lab builds Go programs (kind, kubectl,
+    the node image), and the toolchains of the golang bases when it builds the base images."""
     built = model['build_from_source']
     needed = tuple(name for name in REQUIRED_DOWNLOADS if not (name == 'kind' and name in built))  # kubectl's version says what to build
-    return (('go',) if any(name in built for name in GO_BUILT) else ()) + needed
+    bases = tuple(sorted(BASE_IMAGE_TOOLCHAINS)) if 'base_images' in built else ()
+    return (('go',) if any(name in built for name in GO_BUILT) else ()) + needed + bases
 
 
 def _check_go(model):
@@ -706,6 +711,13 @@ def _check_go(model):
         problems.append(Problem('lab_downloads.go.version', '%r is not a Go release such as go1.24.4 (the toolchain zip unpacks '
                                 'under golang.org/toolchain@v0.0.1-<version>.linux-amd64).' % go.get('version'),
                                 'give the version of the zip, e.g. go1.24.4.'))
+    for name, release in sorted(BASE_IMAGE_TOOLCHAINS.items()) if 'base_images' in model['build_from_source'] else ():
+        item = model['downloads'].get(name)
+        version = str(item.get('version') or '') if isinstance(item, dict) else ''
+        if isinstance(item, dict) and not (_GO_VERSION.match(version) and (version + '.').startswith(release + '.')):
+            problems.append(Problem('lab_downloads.%s.version' % name, '%r is not a %s release such as %s.12 (the toolchain of the '
+                                    'golang:%s base image).' % (version, release, release, release[2:]),
+                                    'give the version of the zip, e.g. %s.12.' % release))
     kind = model['downloads'].get('kind')
     if 'kind' in model['build_from_source'] and isinstance(kind, dict) and not _RELEASE_TAG.match(str(kind.get('version') or '')):
         problems.append(Problem('lab_downloads.kind.version', '%r is not a release tag: kind is built with go install sigs.k8s.io/kind@<version>.'
@@ -719,7 +731,8 @@ def _check_downloads(model):
     for name in required_downloads(model):
         if name not in downloads:
             what = ('the Go toolchain that builds %s (lab_build_from_source)' % ', '.join(n for n in GO_BUILT if n in model['build_from_source'])
-                    if name == 'go' else name)
+                    if name == 'go' else 'the Go toolchain of the golang:%s base image (lab_build_from_source: [base_images])'
+                    % BASE_IMAGE_TOOLCHAINS[name][2:] if name in BASE_IMAGE_TOOLCHAINS else name)
             problems.append(Problem('lab_downloads.%s' % name, 'no download is described for %s.' % what,
                                     'add lab_downloads.%s with version, url and checksum (see inventory/*/group_vars/all/downloads.yml).' % name))
     for name, item in sorted(downloads.items()):

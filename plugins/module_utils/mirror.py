@@ -13,7 +13,10 @@ the same checksum. The layout, relative to the mirror's base (a directory on the
   controller source archive among them;
 * ``git/<name>.git``: a bare clone of a controller source of type git.
 
-A file whose upstream name already carries the version keeps its name. ``mirror_files(model)`` lists
+A file whose upstream name already carries the version keeps its name. Files the Go module proxy serves (the
+Go toolchain zips, ``https://proxy.golang.org/golang.org/toolchain/@v/...``) are not in the mirror: they come
+from the lab's Go module proxy (``lab_go_proxy``, a site's own proxy offline), as the modules of every Go
+build do. ``mirror_files(model)`` lists
 what a mirror of the lab holds (``playbooks/mirror.yml`` fills one from it), ``apply(model)`` points
 the model's downloads at the mirror, and ``unreachable(model, probe)`` lists what the lab needs and
 cannot reach, for preflight to refuse before any change.
@@ -28,6 +31,8 @@ from urllib.parse import unquote, urlsplit
 
 from ansible.module_utils.urls import open_url
 
+# The public Go module proxy: downloads under it follow lab_go_proxy (see proxy_url), never the file mirror.
+PUBLIC_GO_PROXY = 'https://proxy.golang.org'
 _ARCHIVE_EXTS = ('.tar.gz', '.tgz', '.tar.xz', '.tar.bz2', '.zip')
 _EXTS = _ARCHIVE_EXTS + ('.yaml', '.yml', '.json')
 
@@ -70,9 +75,17 @@ def _versioned(name, version):
     return '%s-%s' % (name, version)
 
 
+def proxy_url(url, go_proxy):
+    """A URL of the public Go module proxy on the lab's proxy instead; '' for any other URL."""
+    url = str(url or '')
+    if not url.startswith(PUBLIC_GO_PROXY + '/') or not go_proxy.startswith(('https://', 'file:///')):
+        return ''  # not a proxy file, or a lab_go_proxy that preflight refuses on its own
+    return go_proxy.rstrip('/') + url[len(PUBLIC_GO_PROXY):]
+
+
 def download_path(name, item):
-    """Where a lab_downloads entry lives in the mirror ('' when it is a local path, not a URL)."""
-    if not isinstance(item, dict) or item.get('path') or not item.get('url'):
+    """Where a lab_downloads entry lives in the mirror ('' when it is a local path or a file of the Go module proxy)."""
+    if not isinstance(item, dict) or item.get('path') or not item.get('url') or proxy_url(item['url'], PUBLIC_GO_PROXY):
         return ''
     filename = posixpath.basename(unquote(urlsplit(str(item['url'])).path)) or name
     if name.endswith('_manifest'):
@@ -115,10 +128,15 @@ def mirror_files(downloads, source):
 
 
 def apply(model, mirror):
-    """Point the model's downloads and controller source at the mirror (in place)."""
+    """Point the model's downloads and controller source at the mirror (in place); files of the Go module proxy
+    at the lab's Go module proxy (``model['go_proxy']``)."""
     base = base_url(mirror)
     model['mirror'] = base
     model['mirror_files'] = mirror_files(model['downloads'], model['controller_source'])
+    for name, item in model['downloads'].items():
+        url = proxy_url(item.get('url') if isinstance(item, dict) and not item.get('path') else '', model['go_proxy'])
+        if url:
+            model['downloads'][name] = dict(item, url=url)
     if not base or check(mirror):
         return model
     for item in model['mirror_files']:

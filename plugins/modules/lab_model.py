@@ -83,7 +83,8 @@ options:
   downloads:
     description:
       - Binaries and manifests the lab downloads, by name (C(lab_downloads)); V(kind) and V(kubectl) are required, and
-        V(go), the Go toolchain, with V(kind) in O(build_from_source).
+        V(go), the Go toolchain, with V(kind), V(kubectl) or V(node_image) in O(build_from_source); V(golang_1_22) and
+        V(golang_1_23), the Go toolchains of the golang base images (V(go1.22.<n>), V(go1.23.<n>)), with V(base_images).
       - Each value is a mapping with C(version), C(url) (https:// or file:// for an offline mirror; plain HTTP is refused)
         and C(checksum) (V(sha256:<hex>) or V(sha512:<hex>)).
       - Every enabled add-on needs V(<addon>_manifest) (V(multus_manifest), V(sriov_cni_manifest),
@@ -114,6 +115,8 @@ options:
       - C(playbooks/mirror.yml), run on a machine that reaches the upstream URLs, fills such a mirror from the same
         inventory (every file checked against its checksum). Container images are not in it - the lab's registry
         (O(registry)) is where a site keeps them, or the lab builds them (O(build_from_source)).
+      - Files the public Go module proxy serves (the Go toolchain zips, C(https://proxy.golang.org/golang.org/toolchain/@v/...))
+        are not in the mirror - they come from O(go_proxy), a site's own Go module proxy offline, which the Go builds read anyway.
     type: str
     default: ''
   build_from_source:
@@ -136,10 +139,15 @@ options:
         C(kindest/node) (module C(openkasugai.all_in_one.kind_base_image) - Kubernetes, etcd, CoreDNS, crictl and pause
         from the Go module proxy, containerd and the CNI plugins from Debian packages, on a Debian image the stage makes
         with debootstrap); the GPU and SR-IOV layers are built on it as on any base. A cluster's own O(clusters[].node_image) wins.
+      - V(base_images) - the images stage builds the base images the upstream Dockerfiles name instead of pulling them
+        (C(golang:1.23), C(golang:1.22), C(debian:bookworm-slim), C(ubuntu:22.04), C(ubuntu:24.04),
+        C(gcr.io/distroless/static:nonroot)) on a Debian image it makes with debootstrap; the golang ones carry the Go
+        toolchains V(golang_1_23) and V(golang_1_22) of O(downloads). The ubuntu ones are Debian stand-ins (no Ubuntu
+        mirror is assumed); a C(function_images_base_mirror) entry for a reference wins.
       - Builds keep their outputs and caches in O(build_cache_dir); a second build with the same inputs compiles nothing.
     type: list
     elements: str
-    choices: [addon_images, kind, kubectl, node_image]
+    choices: [addon_images, base_images, kind, kubectl, node_image]
     default: []
   go_proxy:
     description:

@@ -101,13 +101,10 @@ play() {  # play PLAYBOOK [extra args]
   ansible-playbook "tests/e2e/$1" "${common_args[@]}" "${lab_args[@]}" "${@:2}"
 }
 # The collection's own playbook PLAYBOOK (playbooks/), as users run it, on the e2e lab (lab.yml's model,
-# the e2e's devices settings as the devices role's variables, the stage settings of stages-vars.yml, the
-# base images of bases.sh once it ran).
+# the e2e's devices settings as the devices role's variables, the stage settings of stages-vars.yml).
 collection_play() {  # collection_play PLAYBOOK [extra args]
-  local bases=()
-  [[ -z $bases_file ]] || bases=(-e "@$bases_file")
   ansible-playbook -i tests/e2e/inventory.yml "playbooks/$1" -e "@tests/e2e/lab.yml" -e "@tests/e2e/real-source.yml" \
-    -e "@tests/e2e/devices-vars.yml" -e "@tests/e2e/stages-vars.yml" "${bases[@]}" -e "okl_e2e_repo=$repo" \
+    -e "@tests/e2e/devices-vars.yml" -e "@tests/e2e/stages-vars.yml" -e "okl_e2e_repo=$repo" \
     "${common_args[@]}" "${lab_args[@]}" "${@:2}"
 }
 # The whole lab with the command users run: site.yml (host, accelerators, node image and cluster, devices
@@ -145,7 +142,7 @@ custom_multi() {
 }
 # The accelerator device plugin (tests/e2e/device-plugin.yml): its image built by the images stage, a
 # fake sysfs tree on -worker, deployed by the add-ons stage, checked against the real kubelet, removed.
-device_plugin() { play device-plugin.yml -e "@$bases_file"; }
+device_plugin() { play device-plugin.yml; }
 # The labs after their host restarts (tests/e2e/restart.yml): veths standing in for VFs are moved into
 # each lab's -worker by the devices stage, with the keeper the role installed run here as a process (no
 # systemd on this machine); the docker daemon is stopped and started as a reboot does (tests/bed/dockerd.sh),
@@ -261,13 +258,10 @@ module_lifecycle() {
     tests/unit/plugins/modules/test_kind_cluster.py -k test_real_lifecycle
 }
 # The images stage on the real OpenKasugai v1.1.0 source (tests/e2e/images.yml): controllers and calc
-# functions built, loaded into the nodes and started there. Base OS images: tests/bed/bases.sh.
-bases_file=""
-build_bases() {
-  bases_file=$(tests/bed/bases.sh | tail -n 1) && echo "base images: $bases_file"
-}
+# functions built, loaded into the nodes and started there. Their base images are built from source by the
+# stage itself (lab.yml's lab_build_from_source has base_images).
 images() {  # images [extra args]
-  play images.yml -e "@$bases_file" "$@"
+  play images.yml "$@"
 }
 # The images stage with no cluster to load into (prebuild): its builds land in buildah's storage and the
 # archives, which the site phase of a full run then only loads. The device plugin's image too, which
@@ -299,12 +293,11 @@ collect_logs() {
 rc=0
 mkdir -p "$OKL_E2E_STATE"
 if [[ ${1:-} == prebuild ]]; then
-  phase tools build_tools && phase echo-image build_echo_image \
-    && phase bases build_bases && phase images prebuild_images || rc=1
+  phase tools build_tools && phase echo-image build_echo_image && phase images prebuild_images || rc=1
   report
   exit "$rc"
 fi
-if phase tools build_tools && phase echo-image build_echo_image && phase bases build_bases; then
+if phase tools build_tools && phase echo-image build_echo_image; then
   if phase site site && phase site-noop site_noop && phase images-rebuild images_rebuild \
     && phase bad-checksum addons_bad_checksum && phase addons addons_check && phase status lab_status && phase calc-multi custom_multi \
     && phase device-plugin device_plugin && phase lab-b lab_b && phase isolation lab_isolation \

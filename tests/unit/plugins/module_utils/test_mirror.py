@@ -235,8 +235,47 @@ def test_kind_from_source_needs_the_go_toolchain_and_the_module_proxy_instead_of
     assert 'lab_downloads.kind' not in needed
     assert needed['lab_downloads.go'] == GO['url']
     assert needed['lab_go_proxy (sigs.k8s.io/kind v0.32.0)'] == 'https://proxy.golang.org/sigs.k8s.io/kind/@v/v0.32.0.info'
-    # the toolchain zip has its place in a mirror like any archive
-    assert mirror.download_path('go', GO) == 'src/v0.0.1-go1.24.4.linux-amd64.zip'
+    # the toolchain zip is a file of the Go module proxy: it is not in a file mirror
+    assert mirror.download_path('go', GO) == ''
+
+
+def test_go_toolchain_zips_come_from_the_lab_s_go_proxy_and_the_rest_from_the_mirror():
+    model = model_of(CPU_LAB, downloads=dict(PINNED, go=GO), build_from_source=['kind'], mirror='/srv/mirror',
+                     go_proxy='file:///srv/goproxy')
+    assert model['downloads']['go']['url'] == 'file:///srv/goproxy/golang.org/toolchain/@v/v0.0.1-go1.24.4.linux-amd64.zip'
+    assert model['downloads']['go']['checksum'] == SHA
+    assert model['downloads']['metallb_manifest']['url'] == 'file:///srv/mirror/manifests/metallb-native-v0.14.8.yaml'
+    assert 'go' not in {item['name'] for item in model['mirror_files']}  # mirror.yml does not copy it
+    # with the public proxy and no mirror, the pinned URL stays as it is
+    assert model_of(CPU_LAB, downloads=dict(PINNED, go=GO))['downloads']['go']['url'] == GO['url']
+
+
+GOLANG = {name: {'version': 'go%s.12' % minor, 'checksum': SHA,
+                 'url': 'https://proxy.golang.org/golang.org/toolchain/@v/v0.0.1-go%s.12.linux-amd64.zip' % minor}
+          for name, minor in (('golang_1_22', '1.22'), ('golang_1_23', '1.23'))}
+
+
+def test_base_images_from_source_need_the_toolchains_of_the_golang_bases_and_no_other_go():
+    model = model_of(CPU_LAB, downloads=dict(PINNED, **GOLANG), build_from_source=['base_images'])
+    assert lab_model.check_model(model) == []
+    needed = {what: url for what, url, _git in mirror.needed(model, lab_model.required_downloads(model), lab_model.LIBFPGA_DOWNLOADS)}
+    assert needed['lab_downloads.golang_1_23'] == GOLANG['golang_1_23']['url']
+    assert needed['lab_downloads.golang_1_22'] == GOLANG['golang_1_22']['url']
+    assert 'lab_downloads.go' not in needed
+
+
+@pytest.mark.parametrize('downloads, field, message', [
+    (dict(PINNED, golang_1_22=GOLANG['golang_1_22']), 'lab_downloads.golang_1_23',
+     'no download is described for the Go toolchain of the golang:1.23 base image'),
+    (dict(PINNED, golang_1_22=GOLANG['golang_1_22'], golang_1_23=dict(GOLANG['golang_1_23'], version='go1.24.4')),
+     'lab_downloads.golang_1_23.version', "'go1.24.4' is not a go1.23 release"),
+    (dict(PINNED, golang_1_23=GOLANG['golang_1_23'], golang_1_22=dict(GOLANG['golang_1_22'], version='go1.221')),
+     'lab_downloads.golang_1_22.version', "'go1.221' is not a go1.22 release"),
+])
+def test_base_images_from_source_are_refused_without_the_right_toolchains(downloads, field, message):
+    problems = lab_model.check_model(model_of(CPU_LAB, downloads=downloads, build_from_source=['base_images']))
+    assert [p.field for p in problems] == [field]
+    assert message in problems[0].message
 
 
 @pytest.mark.parametrize('changes, field, message', [
