@@ -389,6 +389,8 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils.registry im
 )
 
 MIN_BUILDAH = '1.23'
+# buildah's error when its layer-cache lookup meets an image whose layers were removed while it looked
+CACHE_RACE = 'checking if cached image exists from a previous build'
 MIN_SKOPEO = '1.4'
 PULL_POLICY = {'missing': 'false', 'newer': 'true', 'always': 'always', 'never': 'never'}
 
@@ -552,6 +554,12 @@ class BuildahImage:
         try:
             result = self.buildah.run(cmd, check=False)
             rc, out, err = result
+            if rc != 0 and CACHE_RACE in err:
+                # buildah's layer-cache lookup walks every image in storage; an image another build removed
+                # meanwhile (a parallel build dropping the image it replaced) fails it before any step ran.
+                # The storage is consistent again once that removal finished: the same build, once more.
+                result = self.buildah.run(cmd, check=False)
+                rc, out, err = result
             if rc != 0:
                 # a RUN step's own failure (its downloads, its compiler) is not about the registry
                 hint = '' if 'while running runtime' in err else tls_hint(err, p['cert_dir'])

@@ -283,6 +283,41 @@ def test_failed_build_reports_buildahs_error(tmp_path):
     assert result["rc"] != 0 and isinstance(result["cmd"], list)
 
 
+def racing_buildah(tmp_path, error):
+    """A buildah whose first ``bud`` fails with ``error`` before any step (as buildah does when another build
+    removed an image while its layer-cache lookup walked the storage); every other call is the real buildah.
+    Returns the wrapper and the file that counts its ``bud`` calls."""
+    calls = tmp_path / "bud-calls"
+    wrapper = tmp_path / "buildah"
+    wrapper.write_text(f"""#!/bin/sh
+if [ "$1" = bud ]; then
+  echo x >>{calls}
+  if [ "$(wc -l <{calls})" -eq 1 ]; then echo 'Error: {error}' >&2; exit 125; fi
+fi
+exec {shutil.which("buildah")} "$@"
+""")
+    wrapper.chmod(0o755)
+    return wrapper, calls
+
+
+def test_a_build_that_lost_the_layer_cache_race_runs_once_more(tmp_path):
+    wrapper, calls = racing_buildah(tmp_path, "checking if cached image exists from a previous build: "
+                                               "getting top layer info: layer not known")
+    args = {"name": f"{RUN}-race:1", "context": str(context(tmp_path, "hello")), "buildah_path": str(wrapper)}
+    result = run_module(args, tmp_path)
+    assert not result.get("failed"), result
+    assert result["action"] == "built" and local_label(f"localhost/{RUN}-race:1") == result["input_digest"]
+    assert calls.read_text().count("x") == 2
+
+
+def test_any_other_build_error_is_not_retried(tmp_path):
+    wrapper, calls = racing_buildah(tmp_path, "no space left on device")
+    args = {"name": f"{RUN}-norace:1", "context": str(context(tmp_path, "hello")), "buildah_path": str(wrapper)}
+    result = run_module(args, tmp_path)
+    assert result.get("failed") and "no space left on device" in result["msg"]
+    assert calls.read_text().count("x") == 1
+
+
 def test_bad_input_is_refused_before_anything_runs(tmp_path):
     ctx = context(tmp_path, "hello")
     missing = run_module({"name": f"{RUN}-x:1", "context": str(tmp_path / "nope")}, tmp_path)
