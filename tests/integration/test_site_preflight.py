@@ -31,8 +31,25 @@ def run_playbook(inventory, playbook, *extra):
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
+# localhost-cpu's local registry is Debian's docker-registry run by systemd; a machine without systemd (these
+# test machines) is refused for it (test_a_local_registry_needs_systemd), so the other tests take type none.
+NO_SYSTEMD = not Path('/run/systemd/system').is_dir()
+
+
 def run_site(inventory, *extra, tmp_path):
-    return run_playbook(inventory, 'site.yml', '--tags', 'preflight', *extra)
+    registry = ()
+    if inventory == 'localhost-cpu' and NO_SYSTEMD:
+        registry = ('-e', '{"lab_registry": {"type": "none"}}')
+    return run_playbook(inventory, 'site.yml', '--tags', 'preflight', *registry, *extra)
+
+
+@pytest.mark.skipif(not NO_SYSTEMD, reason='this machine runs systemd: a local registry fits it')
+def test_a_local_registry_needs_systemd(tmp_path):
+    result = run_playbook('localhost-cpu', 'site.yml', '--tags', 'preflight', '-e', 'preflight_check_downloads=false')
+    out = result.stdout + result.stderr
+    assert result.returncode == 2, out
+    assert "lab_registry: type local runs Debian's docker-registry as a systemd service" in out
+    assert 'use lab_registry type none' in out
 
 
 @pytest.fixture(scope='module', autouse=True)
