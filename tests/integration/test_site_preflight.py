@@ -88,8 +88,9 @@ def upstream_pins(tmp_path_factory):
     """The localhost-cpu pins, served from the test mirror when there is one; kind and kubectl as local files."""
     pins = yaml.safe_load((REPO / 'inventory/localhost-cpu/group_vars/all/downloads.yml').read_text())['lab_downloads']
     site = Path(os.environ.get('OKL_MIRROR') or REPO.parent / 'shared' / 'mirror')
-    # the Go toolchain zip (for kind built from source) is on the Go module proxy, not in the test mirror
-    pins.pop('go')
+    # the Go toolchain zips (of the from-source builds and the golang bases) are files of the Go module proxy: in no file mirror
+    for name in [name for name, item in pins.items() if item.get('url') and not mirror.download_path(name, item)]:
+        pins.pop(name)
     local = tmp_path_factory.mktemp('bin')
     for name in ('kind', 'kubectl'):
         (local / name).write_text('#!/bin/sh\n')
