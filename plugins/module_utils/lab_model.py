@@ -48,6 +48,9 @@ GO_BUILT = ('kind', 'kubectl', 'node_image')
 # base_images: the Go toolchains the golang bases of the upstream Dockerfiles carry (golang:1.22, golang:1.23),
 # by lab_downloads key and the Go release their version must belong to.
 BASE_IMAGE_TOOLCHAINS = {'golang_1_22': 'go1.22', 'golang_1_23': 'go1.23'}
+# The source the images stage builds the video tools with (their upstream Dockerfiles clone RidgeRun/gst-perf at
+# build time), needed by a lab that runs a video scenario.
+VIDEO_DOWNLOADS = ('gst_perf_source',)
 # The Go module proxy from-source builds of Go programs read (kind), unless the lab names its own.
 DEFAULT_GO_PROXY = site_mirror.PUBLIC_GO_PROXY
 # libfpga's sources, which the images stage needs for the cgo controllers (EthernetConnection runs on every lab).
@@ -697,7 +700,8 @@ def required_downloads(model):
     built = model['build_from_source']
     needed = tuple(name for name in REQUIRED_DOWNLOADS if not (name == 'kind' and name in built))  # kubectl's version says what to build
     bases = tuple(sorted(BASE_IMAGE_TOOLCHAINS)) if 'base_images' in built else ()
-    return (('go',) if any(name in built for name in GO_BUILT) else ()) + needed + bases
+    video = VIDEO_DOWNLOADS if any(s.get('family') == 'video' for c in model['clusters'] for s in c['scenarios']) else ()
+    return (('go',) if any(name in built for name in GO_BUILT) else ()) + needed + bases + video
 
 
 def _check_go(model):
@@ -732,7 +736,8 @@ def _check_downloads(model):
         if name not in downloads:
             what = ('the Go toolchain that builds %s (lab_build_from_source)' % ', '.join(n for n in GO_BUILT if n in model['build_from_source'])
                     if name == 'go' else 'the Go toolchain of the golang:%s base image (lab_build_from_source: [base_images])'
-                    % BASE_IMAGE_TOOLCHAINS[name][2:] if name in BASE_IMAGE_TOOLCHAINS else name)
+                    % BASE_IMAGE_TOOLCHAINS[name][2:] if name in BASE_IMAGE_TOOLCHAINS
+                    else 'the gst-perf source the video tools are built with (a video scenario is listed)' if name in VIDEO_DOWNLOADS else name)
             problems.append(Problem('lab_downloads.%s' % name, 'no download is described for %s.' % what,
                                     'add lab_downloads.%s with version, url and checksum (see inventory/*/group_vars/all/downloads.yml).' % name))
     for name, item in sorted(downloads.items()):

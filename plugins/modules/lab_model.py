@@ -96,6 +96,8 @@ options:
         V(sriov_device_plugin_source) and V(nv_ipam_source) of the enabled add-ons (MetalLB comes from its Go module).
       - A lab running OpenKasugai needs V(hardware_drivers) and V(parson), the source tarballs of libfpga, on which the
         images stage builds the cgo controllers (EthernetConnection runs on every lab); C(url) and C(checksum), or C(path).
+      - A lab with a video scenario needs V(gst_perf_source), RidgeRun/gst-perf at the commit the video tools' Dockerfiles
+        check out, with which the images stage builds rcv_video_tool and send_video_tool.
     type: dict
     default: {}
   mirror:

@@ -143,6 +143,9 @@ custom_multi() {
 # The accelerator device plugin (tests/e2e/device-plugin.yml): its image built by the images stage, a
 # fake sysfs tree on -worker, deployed by the add-ons stage, checked against the real kubelet, removed.
 device_plugin() { play device-plugin.yml; }
+# The video tools and cpufunc_gst built by the images stage (recipes: gst-perf from the mirror, Go from the
+# golang:1.22 base) and run with buildah: gst-perf's element, the seed's pipeline elements, the wrapper.
+video_images() { play video-images.yml; }
 # The labs after their host restarts (tests/e2e/restart.yml): veths standing in for VFs are moved into
 # each lab's -worker by the devices stage, with the keeper the role installed run here as a process (no
 # systemd on this machine); the docker daemon is stopped and started as a reboot does (tests/bed/dockerd.sh),
@@ -293,12 +296,13 @@ collect_logs() {
 rc=0
 mkdir -p "$OKL_E2E_STATE"
 if [[ ${1:-} == prebuild ]]; then
-  phase tools build_tools && phase echo-image build_echo_image && phase images prebuild_images || rc=1
+  phase tools build_tools && phase echo-image build_echo_image && phase images prebuild_images \
+    && phase video-images video_images || rc=1
   report
   exit "$rc"
 fi
 if phase tools build_tools && phase echo-image build_echo_image; then
-  if phase site site && phase site-noop site_noop && phase images-rebuild images_rebuild \
+  if phase site site && phase site-noop site_noop && phase images-rebuild images_rebuild && phase video-images video_images \
     && phase bad-checksum addons_bad_checksum && phase addons addons_check && phase status lab_status && phase calc-multi custom_multi \
     && phase device-plugin device_plugin && phase lab-b lab_b && phase isolation lab_isolation \
     && phase restart restart_lab && phase destroy-b destroy_b; then

@@ -28,6 +28,7 @@ DOWNLOADS = {
     'metallb_manifest': {'version': 'v0.14.8', 'url': 'https://example.invalid/metallb-native.yaml', 'checksum': SHA},
     'hardware_drivers': {'version': '7d90364', 'url': 'file:///srv/mirror/hardware-drivers.tar.gz', 'checksum': SHA},
     'parson': {'version': 'ba29f4e', 'url': 'file:///srv/mirror/parson.tar.gz', 'checksum': SHA},
+    'gst_perf_source': {'version': '01df710', 'url': 'file:///srv/mirror/gst-perf-01df710.tar.gz', 'checksum': SHA},
 }
 SRIOV_DOWNLOADS = dict(DOWNLOADS, **{
     name: {'version': 'v1', 'url': 'https://example.invalid/%s.yaml' % name, 'checksum': SHA}
@@ -236,6 +237,13 @@ def _cluster(edit_cluster):
     return edit
 
 
+def _chain(*edits):
+    def edit(raw):
+        for one in edits:
+            one(raw)
+    return edit
+
+
 def _second_cluster(**changes):
     def edit(raw):
         other = copy.deepcopy(raw['clusters'][0])
@@ -336,6 +344,9 @@ MODEL_CASES = [
      'lab_downloads.multus_manifest', 'the multus add-on of lab_clusters[0] (kasugai) is enabled', 'or disable the add-on'),
     ('libfpga-sources-missing', CPU_LAB, lambda raw: raw['downloads'].pop('parson'),
      'lab_downloads.parson', 'EthernetConnection controller is a cgo program', 'lab_downloads.parson {version, url, checksum}'),
+    ('gst-perf-missing', CPU_LAB, _chain(lambda raw: raw['downloads'].pop('gst_perf_source'),
+                                         _cluster(lambda c: c.update(scenarios=[{'name': 'video-p1c1'}]))),
+     'lab_downloads.gst_perf_source', 'the gst-perf source the video tools are built with', 'lab_downloads.gst_perf_source'),
     ('nv-ipam-source-missing', GPU_SRIOV_LAB, lambda raw: raw['downloads'].pop('nv_ipam_source'),
      'lab_downloads.nv_ipam_source', 'the nv_ipam add-on of lab_clusters[0] (kasugai) is enabled', 'lab_downloads.nv_ipam_source'),
     ('addon-source-missing', GPU_SRIOV_LAB, lambda raw: raw.update(build_from_source=['addon_images']),
