@@ -301,8 +301,8 @@ exec {shutil.which("buildah")} "$@"
 
 
 def test_a_build_that_lost_the_layer_cache_race_runs_once_more(tmp_path):
-    wrapper, calls = racing_buildah(tmp_path, "checking if cached image exists from a previous build: "
-                                               "getting top layer info: layer not known")
+    error = "checking if cached image exists from a previous build: getting top layer info: layer not known"
+    wrapper, calls = racing_buildah(tmp_path, error)
     args = {"name": f"{RUN}-race:1", "context": str(context(tmp_path, "hello")), "buildah_path": str(wrapper)}
     result = run_module(args, tmp_path)
     assert not result.get("failed"), result
