@@ -334,6 +334,11 @@ action:
   returned: when I(name) is given
   type: str
   sample: built
+build_seconds:
+  description: How long the build took, in seconds (the builds' timings, for the images stage's summary).
+  returned: when the image was built
+  type: float
+  sample: 93.4
 actions:
   description: Every step done, in order, for example C([built, pushed, exported]); empty when nothing changed.
   returned: when I(name) is given
@@ -364,6 +369,7 @@ cmd:
 import json
 import os
 import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.buildah import (
@@ -551,6 +557,7 @@ class BuildahImage:
         os.close(fd)
         cmd += ['--iidfile', iidfile, context]
         self.result['cmd'] = self.buildah.argv(cmd)
+        started = time.monotonic()
         try:
             result = self.buildah.run(cmd, check=False)
             rc, out, err = result
@@ -569,6 +576,7 @@ class BuildahImage:
         finally:
             os.unlink(iidfile)
         self.result['build_log'] = tail(out, 2000)
+        self.result['build_seconds'] = round(time.monotonic() - started, 1)
         return image_id.split(':', 1)[-1]
 
     def push(self):

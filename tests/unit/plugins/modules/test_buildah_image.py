@@ -96,6 +96,7 @@ def test_build_skip_rebuild_on_change_and_check_mode(tmp_path):
 
     built = run_module(args, tmp_path)
     assert built["changed"] and built["action"] == "built"
+    assert built["build_seconds"] > 0 and "build_seconds" not in first
     assert built["input_digest"] == first["input_digest"]
     assert local_label(f"localhost/{RUN}-hello:1") == built["input_digest"]
     assert built["name"] == f"localhost/{RUN}-hello:1"
