@@ -458,7 +458,12 @@ class Tools:
         if ref in self.bases_done:
             return self.bases_done[ref], False
         source = self.base_images[ref]
-        wanted = self.source_id(source)
+        try:
+            wanted = self.source_id(source)
+        except CliError:
+            if check:  # made by an earlier step of the same run (a base built from source, an archive written)
+                return '', True
+            raise
         if self.image_id(ref) == wanted:
             self.bases_done[ref] = wanted
             return wanted, False

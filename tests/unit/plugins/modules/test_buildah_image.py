@@ -444,6 +444,11 @@ def test_base_image_from_a_local_archive(tmp_path):
 
     missing = run_module({**child, "base_images": {qualified: "docker-archive:/nonexistent/base.tar"}}, tmp_path)
     assert missing["failed"] and "no such file" in missing["msg"]
+    # check mode on a fresh host: the base is made by an earlier step of the same run (a base built from
+    # source, an archive written): reported as to be imported and built, not refused
+    planned = run_module({**child, "base_images": {qualified: "containers-storage:localhost/not-built-yet:1"}}, tmp_path, check=True)
+    assert not planned.get("failed"), planned
+    assert {"base_imported", "built"} <= set(planned["actions"])
 
 
 def test_volumes_reach_run_steps_and_are_not_inputs(tmp_path, debian_base):
