@@ -729,16 +729,23 @@ def _check_go(model):
     return problems
 
 
+def _download_purpose(name, model):
+    """What a required download is for, in words (a refusal names it)."""
+    if name == 'go':
+        return 'the Go toolchain that builds %s (lab_build_from_source)' % ', '.join(n for n in GO_BUILT if n in model['build_from_source'])
+    if name in BASE_IMAGE_TOOLCHAINS:
+        return 'the Go toolchain of the golang:%s base image (lab_build_from_source: [base_images])' % BASE_IMAGE_TOOLCHAINS[name][2:]
+    if name in VIDEO_DOWNLOADS:
+        return 'the gst-perf source the video tools are built with (a video scenario is listed)'
+    return name
+
+
 def _check_downloads(model):
     downloads = model['downloads']
     problems = []
     for name in required_downloads(model):
         if name not in downloads:
-            what = ('the Go toolchain that builds %s (lab_build_from_source)' % ', '.join(n for n in GO_BUILT if n in model['build_from_source'])
-                    if name == 'go' else 'the Go toolchain of the golang:%s base image (lab_build_from_source: [base_images])'
-                    % BASE_IMAGE_TOOLCHAINS[name][2:] if name in BASE_IMAGE_TOOLCHAINS
-                    else 'the gst-perf source the video tools are built with (a video scenario is listed)' if name in VIDEO_DOWNLOADS else name)
-            problems.append(Problem('lab_downloads.%s' % name, 'no download is described for %s.' % what,
+            problems.append(Problem('lab_downloads.%s' % name, 'no download is described for %s.' % _download_purpose(name, model),
                                     'add lab_downloads.%s with version, url and checksum (see inventory/*/group_vars/all/downloads.yml).' % name))
     for name, item in sorted(downloads.items()):
         field = 'lab_downloads.%s' % name
