@@ -115,7 +115,7 @@ def test_mirror_playbook_fills_a_mirror_that_the_lab_then_passes_preflight_with(
     held = sorted(str(path.relative_to(site)) for path in site.rglob('*') if path.is_file())
     assert held == ['manifests/metallb-native-v0.14.8.yaml', 'manifests/multus-daemonset-thick-v4.1.0.yml',
                     'manifests/sriov-cni-daemonset-v2.8.1.yaml', 'manifests/sriovdp-daemonset-v3.7.0.yaml',
-                    'src/multus-cni-v4.1.0.tar.gz', 'src/nvidia-k8s-ipam-v0.3.5.tar.gz',
+                    'src/gst-perf-01df710.tar.gz', 'src/multus-cni-v4.1.0.tar.gz', 'src/nvidia-k8s-ipam-v0.3.5.tar.gz',
                     'src/openkasugai-controller-v1.1.0.tar.gz', 'src/openkasugai-hardware-drivers-7d90364.tar.gz',
                     'src/parson-ba29f4e.tar.gz', 'src/sriov-cni-v2.8.1.tar.gz', 'src/sriov-network-device-plugin-v3.7.0.tar.gz']
 
