@@ -29,9 +29,14 @@ options:
     elements: str
     default: []
   archives:
-    description: Image archives in C(docker save) format on the host (their C(manifest.json) gives names and IDs).
+    description:
+      - Image archives in C(docker save) format on the host (their C(manifest.json) gives names and IDs).
+      - Each is a path, or a dict with C(path) and C(roles), the kind node roles (C(control-plane), C(worker)) whose
+        nodes get it (all nodes when empty). A node's role is read from its name, as kind names them
+        (C(<cluster>-control-plane), C(<cluster>-worker2)). This keeps images that only some pods run (a tool pinned to
+        the control plane, functions on the workers) off the other nodes.
     type: list
-    elements: path
+    elements: raw
     default: []
   nodes:
     description: Node container names to load into; all nodes of the cluster when empty.
@@ -63,6 +68,13 @@ EXAMPLES = r"""
     cluster: kasugai
     archives: [/var/lib/openkasugai-lab/images/gst.tar]
     nodes: [kasugai-worker]
+
+- name: Load the video send tool into the control plane only, the video function into the workers
+  openkasugai.all_in_one.kind_load:
+    cluster: kasugai
+    archives:
+      - {path: /var/lib/openkasugai-lab/images/send_video_tool_1.1.0.tar, roles: [control-plane]}
+      - {path: /var/lib/openkasugai-lab/images/cpufunc_gst_latest.tar, roles: [worker]}
 """
 
 RETURN = r"""
@@ -82,6 +94,7 @@ loads:
 
 import json
 import os
+import re
 import tarfile
 
 from ansible.module_utils.basic import AnsibleModule
@@ -136,12 +149,37 @@ def archive_images(path):
     return out
 
 
+ROLES = ('control-plane', 'worker')
+ROLE_PATTERN = re.compile(r'-(control-plane|worker)\d*$')
+
+
+def node_role(node):
+    """The kind role of a node container, from the name kind gives it ('' when it does not follow kind's naming)."""
+    match = ROLE_PATTERN.search(node)
+    return match.group(1) if match else ''
+
+
+def archive_specs(archives):
+    """The archives option as [(path, roles)], or a ValueError naming the entry that is neither a path nor {path, roles}."""
+    specs = []
+    for index, entry in enumerate(archives):
+        if isinstance(entry, str):
+            entry = {'path': entry}
+        if not isinstance(entry, dict) or not isinstance(entry.get('path'), str) or not entry['path'] or set(entry) - {'path', 'roles'}:
+            raise ValueError(f'archives[{index}]: give a path or a dict with path and roles, not {entry!r}')
+        roles = entry.get('roles') or []
+        if isinstance(roles, str) or not all(role in ROLES for role in roles):
+            raise ValueError(f'archives[{index}].roles: a list of {", ".join(ROLES)}, not {roles!r}')
+        specs.append((os.path.expanduser(entry['path']), list(roles)))
+    return specs
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
             'cluster': {'type': 'str', 'required': True},
             'images': {'type': 'list', 'elements': 'str', 'default': []},
-            'archives': {'type': 'list', 'elements': 'path', 'default': []},
+            'archives': {'type': 'list', 'elements': 'raw', 'default': []},
             'nodes': {'type': 'list', 'elements': 'str', 'default': []},
             **KIND_PATH_SPEC,
             **docker_cli.DOCKER_PATH_SPEC,
@@ -166,25 +204,33 @@ def load(module, docker, all_nodes):
         module.fail_json(msg='not nodes of cluster {}: {} (its nodes: {})'.format(p['cluster'], ', '.join(unknown), ', '.join(all_nodes)))
     nodes = p['nodes'] or all_nodes
 
-    # (source, ref, id): source is the docker image name or the archive path
+    try:
+        archives = archive_specs(p['archives'])
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    # (source, ref, id, roles): source is the docker image name or the archive path; roles [] = every node
     wanted = []
     local = docker_cli.inspect(docker, p['images'], kind='image')
     for ref in p['images']:
         if ref not in local:
             module.fail_json(msg=f'image {ref} is not in the docker daemon: build or pull it first')
-        wanted.append((ref, ref, local[ref]['Id']))
-    for path in p['archives']:
+        wanted.append((ref, ref, local[ref]['Id'], []))
+    for path, roles in archives:
         try:
-            wanted += [(path, ref, digest) for ref, digest in archive_images(path)]
+            wanted += [(path, ref, digest, roles) for ref, digest in archive_images(path)]
         except (OSError, ValueError, tarfile.TarError) as exc:
             module.fail_json(msg=f'cannot read image archive {path}: {exc}')
+    archive_paths = [path for path, _roles in archives]
 
     loads = []
     for node in nodes:
+        here = [(source, ref, digest) for source, ref, digest, roles in wanted if not roles or node_role(node) in roles]
+        if not here:
+            continue
         have = node_images(docker.run(docker_cli.exec_args(node, ['crictl', 'images', '-o', 'json']),
                                       what=f'listing the images of {node}').stdout)
         missing_sources = []
-        for source, ref, digest in wanted:
+        for source, ref, digest in here:
             present = have.get(normalize_ref(ref)) == digest
             loads.append({'node': node, 'image': ref, 'id': digest,
                           'action': 'present' if present else ('would load' if module.check_mode else 'loaded')})
@@ -193,7 +239,7 @@ def load(module, docker, all_nodes):
         if module.check_mode or not missing_sources:
             continue
         for source in missing_sources:
-            if source in p['archives']:
+            if source in archive_paths:
                 archive = source
             else:
                 archive = os.path.join(module.tmpdir, 'image.tar')

@@ -53,3 +53,31 @@ def test_archive_without_manifest_is_refused(tmp_path):
         tar.addfile(info)
     with pytest.raises(ValueError, match='not a docker-save archive'):
         kind_load.archive_images(str(path))
+
+
+@pytest.mark.parametrize('node,role', [
+    ('kasugai-control-plane', 'control-plane'),
+    ('kasugai-control-plane2', 'control-plane'),
+    ('kasugai-worker', 'worker'),
+    ('okl-e2e-b-worker12', 'worker'),
+    ('some-container', ''),
+])
+def test_node_role_follows_kinds_names(node, role):
+    assert kind_load.node_role(node) == role
+
+
+def test_archive_specs_take_paths_and_roles():
+    assert kind_load.archive_specs(['/a.tar', {'path': '/b.tar', 'roles': ['worker']}, {'path': '/c.tar'}]) == [
+        ('/a.tar', []), ('/b.tar', ['worker']), ('/c.tar', [])]
+
+
+@pytest.mark.parametrize('entry,field', [
+    ({'path': '/b.tar', 'roles': ['gpu']}, r'archives\[0\]\.roles'),
+    ({'path': '/b.tar', 'roles': 'worker'}, r'archives\[0\]\.roles'),
+    ({'roles': ['worker']}, r'archives\[0\]:'),
+    ({'path': '/b.tar', 'nodes': ['x']}, r'archives\[0\]:'),
+    (3, r'archives\[0\]:'),
+])
+def test_archive_specs_name_the_bad_entry(entry, field):
+    with pytest.raises(ValueError, match=field):
+        kind_load.archive_specs([entry])
