@@ -17,7 +17,10 @@ mkdir -p "$OKL_CACHE"
 log() { printf '[setup] %s\n' "$*"; }
 
 packages=(docker.io buildah docker-registry debootstrap iproute2 openssl python3-venv skopeo
-          git make ca-certificates curl shellcheck)
+          git make ca-certificates curl shellcheck
+          # the video_check module's unit tests make and decode videos (the host stage installs the same for a video lab)
+          gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-base-apps gstreamer1.0-plugins-good
+          gstreamer1.0-plugins-ugly gstreamer1.0-libav)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
