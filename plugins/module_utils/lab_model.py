@@ -121,6 +121,7 @@ _SCENARIO_SPEC = dict(
     chain=dict(type='list', elements='str', default=[]),
     inputs=dict(type='list', elements='str', default=[]),
     multi_worker=dict(type='bool', default=False),
+    video=dict(type='str', default=''),   # an mp4 on the kind-host; '' = the lab makes a sample (video scenarios)
 )
 
 _CLUSTER_SPEC = dict(
@@ -374,6 +375,10 @@ def _scenario(item):
                     sample_path=posixpath.join(SAMPLE_DATA_DIR, scenario.sample_dir))
         if scenario.family == 'calc':
             item['effective_chain'] = list(item['chain'] or CALC_DEFAULT_CHAIN)
+        if scenario.family == 'video':
+            # On CPU the functions relay the stream unchanged (the received frames equal the sent ones);
+            # a GPU function draws its inferences into the picture.
+            item['video_expect'] = 'processed' if scenario.needs_gpu else 'relayed'
     return item
 
 
@@ -585,6 +590,8 @@ def normalize(params):
     model['addon_images'] = addon_images.builds(model)
     # the images stage builds the accelerator device plugin's image once, for every cluster that runs it
     model['device_plugin'] = any(c['addons']['device_plugin']['enabled'] for c in model['clusters'])
+    # a video scenario is listed: the kind-host makes and checks videos with GStreamer's tools
+    model['video'] = any(s.get('family') == 'video' for c in model['clusters'] for s in c['scenarios'])
     for cluster in model['clusters']:
         cluster['addons']['images'] = addon_images.overrides(cluster, model)
     return model
@@ -700,7 +707,7 @@ def required_downloads(model):
     built = model['build_from_source']
     needed = tuple(name for name in REQUIRED_DOWNLOADS if not (name == 'kind' and name in built))  # kubectl's version says what to build
     bases = tuple(sorted(BASE_IMAGE_TOOLCHAINS)) if 'base_images' in built else ()
-    video = VIDEO_DOWNLOADS if any(s.get('family') == 'video' for c in model['clusters'] for s in c['scenarios']) else ()
+    video = VIDEO_DOWNLOADS if model.get('video') else ()
     return (('go',) if any(name in built for name in GO_BUILT) else ()) + needed + bases + video
 
 
@@ -1070,6 +1077,11 @@ def _check_scenarios(ci, cluster):
                                         'use: %s.' % ', '.join(CALC_FUNCTIONS)))
         if item['chain'] and (item['chain'][0] != 'send' or item['chain'][-1] != 'rcv'):
             problems.append(Problem('%s.chain' % sfield, 'a chain starts with send and ends with rcv.', 'e.g. [send, plus, minus, rcv].'))
+        if item['video'] and scenario.family != 'video':
+            problems.append(Problem('%s.video' % sfield, 'only the video scenarios stream a video.', 'remove video.'))
+        elif item['video'] and not (posixpath.isabs(item['video']) and item['video'].endswith('.mp4')):
+            problems.append(Problem('%s.video' % sfield, '%r is not an absolute path to an mp4 file on the kind-host.' % item['video'],
+                                    'e.g. /srv/videos/traffic.mp4 (an mp4 with an H.264 track), or leave it empty for the lab\'s sample.'))
     return problems
 
 
@@ -1238,6 +1250,11 @@ def _check_local_sources(model, path_exists):
                         problems.append(Problem('%s.scenarios[%d].name' % (_cluster_field(cluster), si),
                                                 'the controller source has no sample data for %s (%s).' % (item['name'], sample),
                                                 'use a controller version that carries it, or remove the scenario.'))
+    for cluster in model['clusters']:
+        for si, item in enumerate(cluster['scenarios']):
+            if item.get('video') and not path_exists(item['video']):
+                problems.append(Problem('%s.scenarios[%d].video' % (_cluster_field(cluster), si), '%s does not exist on the kind-host.' % item['video'],
+                                        'copy the video there, or leave video empty for the lab\'s sample.'))
     for name, item in sorted(model['downloads'].items()):
         if isinstance(item, dict) and item.get('path') and not path_exists(item['path']):
             problems.append(Problem('lab_downloads.%s.path' % name, '%s does not exist on the kind-host.' % item['path'],

@@ -444,6 +444,12 @@ options:
             description: The multi-worker variant (functions spread over two workers).
             type: bool
             default: false
+          video:
+            description:
+              - Video scenarios only, the video the send tool streams, as an absolute path to an mp4 with an H.264 track on the
+                kind-host. Empty for the lab's own sample (the scenario stage makes it with GStreamer's V(videotestsrc)).
+            type: str
+            default: ''
   only:
     description:
       - The clusters a run acts on (C(lab_only), e.g. C(-e lab_only=second) on the command line), by name; empty for all.
@@ -549,6 +555,9 @@ model:
       type: str
     device_plugin:
       description: Whether any cluster runs the accelerator device plugin (the images stage then builds its image).
+      type: bool
+    video:
+      description: Whether any cluster lists a video scenario (the host stage then installs GStreamer's tools, which make and check videos).
       type: bool
     image_prefix:
       description: Where the lab's own images are named, C(<registry url>/<project>) or V(localhost) (no registry).

@@ -347,6 +347,10 @@ MODEL_CASES = [
     ('gst-perf-missing', CPU_LAB, _chain(lambda raw: raw['downloads'].pop('gst_perf_source'),
                                          _cluster(lambda c: c.update(scenarios=[{'name': 'video-p1c1'}]))),
      'lab_downloads.gst_perf_source', 'the gst-perf source the video tools are built with', 'lab_downloads.gst_perf_source'),
+    ('video-on-a-calc-scenario', CPU_LAB, _cluster(lambda c: c.update(scenarios=[{'name': 'calc-basic', 'video': '/srv/videos/a.mp4'}])),
+     'scenarios[0].video', 'only the video scenarios stream a video', 'remove video'),
+    ('video-not-an-absolute-mp4', CPU_LAB, _cluster(lambda c: c.update(scenarios=[{'name': 'video-p1c1', 'video': 'videos/a.mp4'}])),
+     'scenarios[0].video', 'is not an absolute path to an mp4 file', '/srv/videos/traffic.mp4'),
     ('nv-ipam-source-missing', GPU_SRIOV_LAB, lambda raw: raw['downloads'].pop('nv_ipam_source'),
      'lab_downloads.nv_ipam_source', 'the nv_ipam add-on of lab_clusters[0] (kasugai) is enabled', 'lab_downloads.nv_ipam_source'),
     ('addon-source-missing', GPU_SRIOV_LAB, lambda raw: raw.update(build_from_source=['addon_images']),
@@ -731,3 +735,22 @@ def test_a_rerun_with_the_labs_own_network_is_accepted(machine):
         'Fix: choose a subnet that no network or route of the host uses (see ip route).',
         'lab_clusters[0] (kasugai).docker_network.subnet: 172.30.0.0/24 overlaps 172.30.0.0/16, a network of the host '
         '(routed through br-0123456789ab). Fix: choose a subnet that no network or route of the host uses (see ip route).']
+
+
+def test_a_video_lab_says_so_and_what_each_video_pattern_expects():
+    model = lab_model.normalize(validated(GPU_SRIOV_LAB))
+    expects = {s['name']: s.get('video_expect') for s in model['clusters'][0]['scenarios']}
+    assert model['video'] is True
+    assert expects['video-p1c1'] == 'relayed' and expects['video-p3c1'] == 'relayed'
+    assert expects['video-p2c1'] == 'processed' and expects['calc-basic'] is None
+    assert lab_model.normalize(validated(CPU_LAB))['video'] is False
+
+
+def test_a_scenarios_own_video_must_exist_on_the_kind_host(machine):
+    raw = copy.deepcopy(GPU_SRIOV_LAB)
+    raw['clusters'][0]['scenarios'] = [{'name': 'video-p1c1', 'video': '/srv/videos/traffic.mp4'}]
+    model = lab_model.normalize(validated(raw))
+    problems = lab_model.check_host(model, Sysfs(machine.root), default_route_interfaces(machine.root),
+                                    path_exists=lambda path: path != '/srv/videos/traffic.mp4', routes=host_routes(machine.root))
+    assert [p.field for p in problems] == ['lab_clusters[0] (kasugai).scenarios[0].video']
+    assert '/srv/videos/traffic.mp4 does not exist on the kind-host' in problems[0].message
