@@ -146,6 +146,21 @@ device_plugin() { play device-plugin.yml; }
 # The video tools and cpufunc_gst built by the images stage (recipes: gst-perf from the mirror, Go from the
 # golang:1.22 base) and run with buildah: gst-perf's element, the seed's pipeline elements, the wrapper.
 video_images() { play video-images.yml; }
+# The seed's CPU video patterns, p1c1 (functions over cluster networking) and p1c2 (over LoadBalancer
+# addresses), run by site.yml's host, images and scenario stages on the lab as users re-run stages with tags:
+# GStreamer's tools on this host, the video images loaded (the send tool into the control plane, cpufunc_gst
+# into the workers), the lab's sample video made, streamed by upstream's send tool Deployment to the real
+# MetalLB address, the receiver stopped with SIGINT, its mp4 checked frame by frame against the sample
+# (tests/e2e/video.yml reads what the stage left); p1c1 run again (scenario_rerun: the receiver started
+# again through its wrapper's reload signal); then both removed with scenario_state=absent.
+video_scenarios='[{"name": "video-p1c1"}, {"name": "video-p1c2"}]'
+video_run() {
+  collection_play site.yml --tags host,images,scenario -e "{\"okl_e2e_scenarios\": $video_scenarios}" \
+    && collection_play site.yml --tags scenario -e "{\"okl_e2e_scenarios\": $video_scenarios}" \
+      -e '{"scenario_names": ["video-p1c1"]}' -e scenario_rerun=true \
+    && play video.yml -e "{\"okl_e2e_scenarios\": $video_scenarios}" \
+    && remove_scenario "$video_scenarios" && play video.yml -e "{\"okl_e2e_scenarios\": $video_scenarios}" -e okl_e2e_video_removed=true
+}
 # The labs after their host restarts (tests/e2e/restart.yml): veths standing in for VFs are moved into
 # each lab's -worker by the devices stage, with the keeper the role installed run here as a process (no
 # systemd on this machine); the docker daemon is stopped and started as a reboot does (tests/bed/dockerd.sh),
@@ -301,9 +316,22 @@ if [[ ${1:-} == prebuild ]]; then
   report
   exit "$rc"
 fi
+# tests/e2e/run.sh only FUNCTION...: the builds, then only those phase functions on a lab made before (a
+# developer's loop with OKL_E2E_KEEP=1, e.g. `only site video_run`).
+if [[ ${1:-} == only ]]; then
+  shift
+  if phase tools build_tools && phase echo-image build_echo_image; then
+    for name in "$@"; do phase "$name" "$name" || { rc=1; break; }; done
+  else
+    rc=1
+  fi
+  report
+  exit "$rc"
+fi
 if phase tools build_tools && phase echo-image build_echo_image; then
   if phase site site && phase site-noop site_noop && phase images-rebuild images_rebuild && phase video-images video_images \
     && phase bad-checksum addons_bad_checksum && phase addons addons_check && phase status lab_status && phase calc-multi custom_multi \
+    && phase video video_run \
     && phase device-plugin device_plugin && phase lab-b lab_b && phase isolation lab_isolation \
     && phase restart restart_lab && phase destroy-b destroy_b; then
     :
