@@ -170,7 +170,7 @@ def archive_specs(archives):
         roles = entry.get('roles') or []
         if isinstance(roles, str) or not all(role in ROLES for role in roles):
             raise ValueError(f'archives[{index}].roles: a list of {", ".join(ROLES)}, not {roles!r}')
-        specs.append((os.path.expanduser(entry['path']), list(roles)))
+        specs.append((entry['path'], list(roles)))
     return specs
 
 
