@@ -314,6 +314,8 @@ MODEL_CASES = [
      'addons.nv_ipam.gateway', 'not an address inside 192.168.91.0/24', 'SR-IOV network'),
     ('unknown-scenario', CPU_LAB, _cluster(lambda c: c.update(scenarios=[{'name': 'video-p9c9'}])),
      'scenarios[0].name', 'got: video-p9c9', 'calc-basic'),
+    ('video-sriov-scenario-without-vfs', CPU_LAB, _cluster(lambda c: c.update(scenarios=[{'name': 'video-p3c1'}])),
+     'scenarios[0].name', 'video-p3c1 runs over SR-IOV but no worker of the cluster has VFs', 'num_vfs > 0'),
     ('sriov-scenario-without-vfs', CPU_LAB, _cluster(lambda c: c.update(scenarios=[{'name': 'calc-sriov'}])),
      'scenarios[0].name', 'no worker of the cluster has VFs', 'num_vfs > 0'),
     ('gpu-scenario-without-gpu', CPU_LAB, _cluster(lambda c: c.update(scenarios=[{'name': 'video-p2c1'}])),
