@@ -426,7 +426,7 @@ def select(model, only):
     (the clusters left alone, which keep what they share: host packages, the registry, images, the
     netns keeper) are added, and ``selected_nodes`` (the nodes of the selected clusters); ``gpus``, ``nics``
     and ``fpgas`` stay the host's, every lab's, each naming its cluster and saying whether it is
-    ``selected``. Returns the problems of names that are no cluster.
+    ``selected``; ``scenario_families`` are those of the selected clusters' scenarios. Returns the problems of names that are no cluster.
     """
     names = [cluster['name'] for cluster in model['clusters']]
     unknown = [name for name in only if name not in names]
@@ -434,6 +434,8 @@ def select(model, only):
     model['others'] = [name for name in names if model['only'] and name not in model['only']]
     model['clusters'] = [cluster for cluster in model['clusters'] if cluster['name'] not in model['others']]
     model['selected_nodes'] = [node['name'] for cluster in model['clusters'] for node in cluster['nodes']]
+    # the images stage builds the images of these families only (a calc-only run builds no video tools)
+    model['scenario_families'] = sorted({s['family'] for cluster in model['clusters'] for s in cluster['scenarios'] if s.get('family')})
     for device in model['gpus'] + model['nics'] + model['fpgas']:
         device['selected'] = device['cluster'] not in model['others']
     return [Problem('lab_only', '%r is not a cluster of lab_clusters (%s).' % (name, ', '.join(names) or 'none'),
@@ -528,7 +530,7 @@ def normalize(params):
                  build_from_source=list(params['build_from_source']), go_proxy=params['go_proxy'].rstrip('/'),
                  image_prefix=addon_images.image_prefix(registry),
                  controller_source=dict(params['controller_source']), clusters=[], gpus=[], nics=[], fpgas=[],
-                 only=[], others=[], selected_nodes=[])  # the selection: see select()
+                 only=[], others=[], selected_nodes=[], scenario_families=[])  # the selection: see select()
     # every URL the stages fetch points at the site mirror from here on (the upstream ones stay in mirror_files)
     site_mirror.apply(model, params['mirror'])
     for position, cluster in enumerate(params['clusters']):

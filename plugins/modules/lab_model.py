@@ -556,6 +556,10 @@ model:
     device_plugin:
       description: Whether any cluster runs the accelerator device plugin (the images stage then builds its image).
       type: bool
+    scenario_families:
+      description: The families (V(calc), V(video)) of the selected clusters' scenarios; the images stage builds their images.
+      type: list
+      elements: str
     video:
       description: Whether any cluster lists a video scenario (the host stage then installs GStreamer's tools, which make and check videos).
       type: bool

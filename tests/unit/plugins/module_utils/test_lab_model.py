@@ -756,3 +756,18 @@ def test_a_scenarios_own_video_must_exist_on_the_kind_host(machine):
                                     path_exists=lambda path: path != '/srv/videos/traffic.mp4', routes=host_routes(machine.root))
     assert [p.field for p in problems] == ['lab_clusters[0] (kasugai).scenarios[0].video']
     assert '/srv/videos/traffic.mp4 does not exist on the kind-host' in problems[0].message
+
+
+def test_scenario_families_follow_the_selected_labs():
+    raw = copy.deepcopy(CPU_LAB)
+    second = copy.deepcopy(raw['clusters'][0])
+    second.update(name='second', docker_network={'subnet': '172.30.8.0/24'}, pod_subnet='10.250.0.0/16', service_subnet='10.101.0.0/16',
+                  scenarios=[{'name': 'video-p1c1'}])
+    raw['clusters'][0]['scenarios'] = [{'name': 'calc-basic'}]
+    raw['clusters'].append(second)
+    model, problems = lab_model.check(copy.deepcopy(raw))
+    assert model['scenario_families'] == ['calc', 'video'] and model['video'] is True
+    raw['only'] = [raw['clusters'][0]['name']]
+    model, problems = lab_model.check(raw)
+    assert model['scenario_families'] == ['calc']
+    assert model['video'] is True   # lab-wide: the host's packages serve every lab
