@@ -15,6 +15,8 @@
 #                                     # kind, kubectl, the node image; the base images; the images stage
 #                                     # without loading), into the caches the full run reads: tests/run.sh
 #                                     # runs it beside the other stages
+#   tests/e2e/run.sh prebuild-video   # only the video images (tests/run.sh builds them beside the e2e's
+#                                     # first phases; OKL_E2E_PREBUILD_LOCK names the lock the e2e waits on)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -288,6 +290,16 @@ images() {  # images [extra args]
 # archives, which the site phase of a full run then only loads. The device plugin's image too, which
 # the device-plugin phase then finds built.
 prebuild_images() { images -e function_images_kind_load=false -e function_images_device_plugin=true; }
+# The video images built beside the first phases (tests/run.sh holds OKL_E2E_PREBUILD_LOCK while it builds
+# them): wait until that build has ended, so that the rebuild check below sees no other image appear and the
+# video-images phase finds them built. Whatever that build left undone, the video-images phase builds.
+wait_prebuild_video() {
+  [[ -n ${OKL_E2E_PREBUILD_LOCK:-} ]] || { echo "no video images prebuild to wait for"; return 0; }
+  local start
+  start=$(date +%s)
+  flock "$OKL_E2E_PREBUILD_LOCK" true || return
+  echo "the video images prebuild has ended: waited $(( $(date +%s) - start ))s for it"
+}
 # One line changed in one controller (CPUFunction's main.go) rebuilds that controller's image only.
 images_rebuild() {
   local src copy before after changed
@@ -314,8 +326,14 @@ collect_logs() {
 rc=0
 mkdir -p "$OKL_E2E_STATE"
 if [[ ${1:-} == prebuild ]]; then
-  phase tools build_tools && phase echo-image build_echo_image && phase images prebuild_images \
-    && phase video-images video_images || rc=1
+  phase tools build_tools && phase echo-image build_echo_image && phase images prebuild_images || rc=1
+  report
+  exit "$rc"
+fi
+# tests/e2e/run.sh prebuild-video: the video images, which the e2e needs only from its video-images phase on:
+# tests/run.sh builds them beside the e2e's first phases.
+if [[ ${1:-} == prebuild-video ]]; then
+  phase video-images video_images || rc=1
   report
   exit "$rc"
 fi
@@ -332,7 +350,8 @@ if [[ ${1:-} == only ]]; then
   exit "$rc"
 fi
 if phase tools build_tools && phase echo-image build_echo_image; then
-  if phase site site && phase site-noop site_noop && phase images-rebuild images_rebuild && phase video-images video_images \
+  if phase site site && phase site-noop site_noop && phase prebuild-wait wait_prebuild_video \
+    && phase images-rebuild images_rebuild && phase video-images video_images \
     && phase bad-checksum addons_bad_checksum && phase addons addons_check && phase status lab_status && phase calc-multi custom_multi \
     && phase video video_run \
     && phase device-plugin device_plugin && phase lab-b lab_b && phase isolation lab_isolation \
