@@ -88,7 +88,8 @@ build_echo_image() {
   fi
   dir=$(mktemp -d)
   out="$dir/okl-e2e-echo"
-  (cd tests/e2e/echo && CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath -ldflags '-s -w' -o "$out" .) || return
+  # main.go alone (the standard library only, no go.mod): `go build .` needs a module
+  (cd tests/e2e/echo && CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath -ldflags '-s -w' -o "$out" main.go) || return
   printf 'FROM scratch\nCOPY okl-e2e-echo /usr/local/bin/\nENTRYPOINT ["/usr/local/bin/okl-e2e-echo"]\n' >"$dir/Dockerfile"
   docker build -q -t "$echo_image" "$dir" || return
   rm -rf "$dir"
