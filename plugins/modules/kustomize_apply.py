@@ -1,0 +1,330 @@
+#!/usr/bin/python
+# Copyright: OpenKasugai all-in-one maintainers
+# Apache License 2.0 (see LICENSE)
+
+DOCUMENTATION = r"""
+module: kustomize_apply
+short_description: Apply a kustomize tree server-side and wait until its workloads, CRDs and webhooks are ready
+description:
+  - Renders a kustomize directory with C(kubectl kustomize), applies the objects with C(kubectl apply --server-side) as
+    one field manager, and waits until what it deployed is ready - each step one kubectl call for the whole tree, so a
+    re-run that changes nothing takes a few calls.
+  - Changed objects are told apart by reading them before and after the apply (a new uid or resourceVersion); a
+    server-side apply that changes nothing writes nothing.
+  - Objects the add-on's own controller fills after they exist (O(create_once), a webhook's certificate Secret) are
+    created when missing and then left alone; applying their empty placeholder again would take them back from the
+    controller. Their namespaces are applied first.
+  - The wait (O(wait)) - Deployments, DaemonSets and StatefulSets rolled out as C(kubectl rollout status) reads them,
+    CustomResourceDefinitions C(Established), and each O(webhooks) Service with a ready endpoint. When O(wait_timeout)
+    is up, the failure names each one that is not ready, why, and the states of its pods that are not.
+version_added: 0.2.0
+author: OpenKasugai all-in-one maintainers (@openkasugai)
+requirements:
+  - kubectl (with its kustomize) on the host that runs the module, and PyYAML there
+options:
+  path:
+    description: The kustomize directory (with its C(kustomization.yaml)).
+    type: path
+    required: true
+  kubeconfig:
+    description: The kubeconfig of the cluster.
+    type: path
+    required: true
+  resources:
+    description:
+      - When given, the module writes the tree's C(kustomization.yaml) itself (creating O(path)) with these resources
+        (paths relative to O(path)) and O(images), O(namespace) and O(patches), and reports a change when its content
+        changed. When empty, the C(kustomization.yaml) already in O(path) is rendered.
+      - In check mode a C(kustomization.yaml) or O(files) entry that would change is reported, and the tree is neither
+        rendered nor compared (what it would render is not written).
+    type: list
+    elements: str
+    default: []
+  images:
+    description: The kustomization's image overrides (with O(resources)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The image name the manifests use.
+        type: str
+        required: true
+      new_name:
+        description: The name to use instead.
+        type: str
+        default: ""
+      new_tag:
+        description: The tag to use.
+        type: str
+        default: ""
+      digest:
+        description: The digest to use (instead of a tag).
+        type: str
+        default: ""
+  namespace:
+    description: The namespace the kustomization gives every namespaced object (with O(resources); empty for none).
+    type: str
+    default: ""
+  patches:
+    description: The kustomization's patches, C({target, patch}) as kustomize takes them (with O(resources)).
+    type: list
+    elements: dict
+    default: []
+  files:
+    description: Single files copied into O(path) (C(src), an absolute path; C(dest), a name in O(path)) before rendering.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      src:
+        description: The file to copy.
+        type: path
+        required: true
+      dest:
+        description: Its name in O(path).
+        type: str
+        required: true
+  kubectl_path:
+    description: The kubectl binary, a path or a name looked up in C(PATH).
+    type: str
+    default: kubectl
+  field_manager:
+    description: The server-side apply field manager.
+    type: str
+    default: openkasugai-all-in-one
+  force_conflicts:
+    description: Take over fields another manager set (C(--force-conflicts)), so the lab's values win over hand edits.
+    type: bool
+    default: true
+  create_once:
+    description: Objects of the tree created only when missing, then left to their controller, by kind and name.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      kind:
+        description: Their kind.
+        type: str
+        required: true
+      name:
+        description: Their name.
+        type: str
+        required: true
+      namespace:
+        description: Their namespace; empty for a cluster-scoped kind or for the namespace the tree gives them.
+        type: str
+        default: ""
+  webhooks:
+    description: Services (of admission webhooks) that must have a ready endpoint before the module returns.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      namespace:
+        description: The Service's namespace.
+        type: str
+        required: true
+      name:
+        description: The Service's name.
+        type: str
+        required: true
+  wait:
+    description: Wait until the tree's workloads, CRDs and O(webhooks) are ready.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait.
+    type: int
+    default: 300
+attributes:
+  check_mode:
+    support: full
+    description: >-
+      Nothing is written: objects that do not exist are reported as created, the others are applied with
+      C(--dry-run=server) and compared with what the cluster has; nothing is waited for.
+  diff_mode:
+    support: none
+    description: RV(changed_objects) names what changed.
+  idempotent:
+    support: full
+    description: A server-side apply of what the cluster already has writes nothing and reports no change.
+"""
+
+EXAMPLES = r"""
+- name: Install MetalLB from its kustomization and wait for its controller, speaker and webhook
+  openkasugai.all_in_one.kustomize_apply:
+    path: /var/lib/openkasugai-lab/addons/kasugai/metallb
+    kubeconfig: /var/lib/openkasugai-lab/kasugai/kubeconfig
+    kubectl_path: /usr/local/bin/kubectl
+    create_once:
+      - {kind: Secret, namespace: metallb-system, name: metallb-webhook-cert}
+    webhooks:
+      - {namespace: metallb-system, name: metallb-webhook-service}
+"""
+
+RETURN = r"""
+objects:
+  description: How many objects the tree renders.
+  returned: always
+  type: int
+  sample: 21
+changed_objects:
+  description: The objects created or changed (in check mode - that would be), as C(Kind namespace/name).
+  returned: always
+  type: list
+  elements: str
+  sample: [Deployment metallb-system/controller]
+created_once:
+  description: The O(create_once) objects created because they were missing.
+  returned: always
+  type: list
+  elements: str
+  sample: [Secret metallb-system/metallb-webhook-cert]
+written:
+  description: The files of O(path) written (in check mode - that would be) - C(kustomization.yaml) and O(files).
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/lib/openkasugai-lab/addons/kasugai/openkasugai/2-cluster-wbfunction/kustomization.yaml]
+waited:
+  description: Seconds spent waiting for readiness.
+  returned: always
+  type: float
+  sample: 12.5
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kustomize
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli, CliError
+
+HEADER = '# Generated by openkasugai.all_in_one (module kustomize_apply): do not edit, it is rewritten on every run.\n'
+
+
+def kustomization(params):
+    """The text of the kustomization.yaml the options describe."""
+    doc = {'apiVersion': 'kustomize.config.k8s.io/v1beta1', 'kind': 'Kustomization'}
+    if params['namespace']:
+        doc['namespace'] = params['namespace']
+    doc['resources'] = list(params['resources'])
+    images = []
+    for image in params['images']:
+        entry = {'name': image['name']}
+        for option, field in (('new_name', 'newName'), ('new_tag', 'newTag'), ('digest', 'digest')):
+            if image.get(option):
+                entry[field] = image[option]
+        images.append(entry)
+    if images:
+        doc['images'] = images
+    if params['patches']:
+        doc['patches'] = [dict(p) for p in params['patches']]
+    return HEADER + kustomize.dump(doc)
+
+
+def write(path, content, check_mode):
+    """Write ``content`` (bytes) to ``path`` when it differs; whether it differed."""
+    try:
+        with open(path, 'rb') as handle:
+            if handle.read() == content:
+                return False
+    except FileNotFoundError:
+        pass
+    if not check_mode:
+        os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+        tmp = path + '.part'
+        with open(tmp, 'wb') as handle:
+            handle.write(content)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    return True
+
+
+def write_tree(params, check_mode):
+    """Write the kustomization and the files the options give into the tree; the paths that changed."""
+    written = []
+    for entry in params['files']:
+        try:
+            with open(entry['src'], 'rb') as handle:
+                content = handle.read()
+        except OSError as exc:
+            raise CliError('{} (to be copied into the tree as {}) cannot be read: {}'.format(entry['src'], entry['dest'], exc.strerror)) from exc
+        dest = os.path.join(params['path'], entry['dest'])
+        if write(dest, content, check_mode):
+            written.append(dest)
+    if params['resources']:
+        dest = os.path.join(params['path'], 'kustomization.yaml')
+        if write(dest, kustomization(params).encode(), check_mode):
+            written.append(dest)
+    return written
+
+
+def split(objects, create_once):
+    """``(once, namespaces, rest)``: the create_once objects, the Namespaces they need, and the objects applied."""
+    def is_once(obj):
+        _group, kind, namespace, name = kustomize.key(obj)
+        return any(c['kind'] == kind and c['name'] == name and c.get('namespace') in ('', None, namespace) for c in create_once)
+
+    once = [o for o in objects if is_once(o)]
+    needed = {kustomize.key(o)[2] for o in once}
+    namespaces = [o for o in objects if o.get('kind') == 'Namespace' and kustomize.key(o)[3] in needed]
+    rest = [o for o in objects if o not in once]
+    return once, namespaces, rest
+
+
+def run(module, applier):
+    p = module.params
+    written = write_tree(p, module.check_mode)
+    if module.check_mode and written:
+        return dict(changed=True, objects=0, changed_objects=[], created_once=[], written=written, waited=0.0)
+    objects = applier.render(p['path'])
+    once, namespaces, rest = split(objects, p['create_once'])
+    created, namespaces_changed = applier.create_missing(once, namespaces)
+    changed = namespaces_changed + [k for k in applier.apply(rest) if k not in namespaces_changed]
+    waited = 0.0
+    if p['wait'] and not module.check_mode:
+        waited = applier.wait(rest, p['webhooks'], p['wait_timeout'])
+    return dict(changed=bool(written or created or changed), objects=len(objects), changed_objects=[kustomize.label(k) for k in created + changed],
+                created_once=[kustomize.label(k) for k in created], written=written, waited=waited)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            kubeconfig=dict(type='path', required=True),
+            resources=dict(type='list', elements='str', default=[]),
+            images=dict(type='list', elements='dict', default=[], options=dict(
+                name=dict(type='str', required=True), new_name=dict(type='str', default=''), new_tag=dict(type='str', default=''),
+                digest=dict(type='str', default=''))),
+            namespace=dict(type='str', default=''),
+            patches=dict(type='list', elements='dict', default=[]),
+            files=dict(type='list', elements='dict', default=[], options=dict(
+                src=dict(type='path', required=True), dest=dict(type='str', required=True))),
+            kubectl_path=dict(type='str', default='kubectl'),
+            field_manager=dict(type='str', default='openkasugai-all-in-one'),
+            force_conflicts=dict(type='bool', default=True),
+            create_once=dict(type='list', elements='dict', default=[], options=dict(
+                kind=dict(type='str', required=True), name=dict(type='str', required=True), namespace=dict(type='str', default=''))),
+            webhooks=dict(type='list', elements='dict', default=[], options=dict(
+                namespace=dict(type='str', required=True), name=dict(type='str', required=True))),
+            wait=dict(type='bool', default=True),
+            wait_timeout=dict(type='int', default=300),
+        ),
+        supports_check_mode=True,
+    )
+    kubectl = Cli('kubectl', module.params['kubectl_path'], option='kubectl_path', module=module)
+    applier = kustomize.TreeApplier(kubectl, module.params['kubeconfig'], module.params['field_manager'],
+                                    force_conflicts=module.params['force_conflicts'], check_mode=module.check_mode)
+    try:
+        result = run(module, applier)
+    except CliError as exc:
+        details = exc.as_dict()
+        details['msg'] = '{}: {}'.format(module.params['path'], details['msg'])
+        module.fail_json(**details)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

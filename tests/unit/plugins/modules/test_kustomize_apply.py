@@ -1,0 +1,89 @@
+"""Tests of the kustomize_apply module: which objects are created once and which applied, and what it returns.
+
+Fake: kubectl (the in-memory API server of tests/unit/fake_kubectl.py); the module against a
+real cluster is the e2e's (every add-on and OpenKasugai step of site.yml).
+"""
+
+import yaml
+from ansible_collections.openkasugai.all_in_one.plugins.modules import kustomize_apply
+from ansible_collections.openkasugai.all_in_one.tests.unit import fake_kubectl as fakes
+
+
+class Module:
+    def __init__(self, params, check_mode=False):
+        self.params = dict(dict(create_once=[], webhooks=[], wait=True, wait_timeout=30, resources=[], images=[], namespace="",
+                                patches=[], files=[]), **params)
+        self.check_mode = check_mode
+
+
+TREE = [fakes.namespace('metallb-system'), fakes.secret('webhook-cert', 'metallb-system'), fakes.deployment('controller', 'metallb-system'),
+        fakes.secret('other', 'metallb-system')]
+
+
+def test_split_takes_the_create_once_objects_and_their_namespaces_out():
+    once, namespaces, rest = kustomize_apply.split(TREE, [{'kind': 'Secret', 'name': 'webhook-cert', 'namespace': ''}])
+    assert once == [TREE[1]]
+    assert namespaces == [TREE[0]]
+    assert rest == [TREE[0], TREE[2], TREE[3]]
+    assert kustomize_apply.split(TREE, [{'kind': 'Secret', 'name': 'webhook-cert', 'namespace': 'elsewhere'}])[0] == []
+
+
+def test_run_reports_what_changed_then_nothing():
+    fake = fakes.FakeKubectl({'/m': yaml.safe_dump_all(TREE)})
+    module = Module({'path': '/m', 'create_once': [{'kind': 'Secret', 'name': 'webhook-cert', 'namespace': ''}]})
+    first = kustomize_apply.run(module, fakes.applier(fake))
+    assert first['changed'] and first['objects'] == 4
+    assert first['created_once'] == ['Secret metallb-system/webhook-cert']
+    assert first['changed_objects'] == ['Secret metallb-system/webhook-cert', 'Namespace metallb-system',
+                                        'Deployment metallb-system/controller', 'Secret metallb-system/other']
+    again = kustomize_apply.run(module, fakes.applier(fake))
+    assert not again['changed'] and again['changed_objects'] == [] and again['created_once'] == []
+
+
+def test_check_mode_neither_writes_nor_waits():
+    fake = fakes.FakeKubectl({'/m': yaml.safe_dump_all(TREE)}, ready_after=10 ** 6)
+    result = kustomize_apply.run(Module({'path': '/m'}, check_mode=True), fakes.applier(fake, check_mode=True))
+    assert result['changed'] and result['waited'] == 0.0
+    assert fake.store == {}
+
+
+def tree_params(path, **extra):
+    params = dict(path=str(path), resources=[], images=[], namespace='', patches=[], files=[])
+    params.update(extra)
+    return params
+
+
+def test_the_kustomization_written_is_what_kustomize_reads(tmp_path):
+    params = tree_params(tmp_path / 'step', resources=['../src/CPUFunction/config/default'], namespace='default',
+                         images=[{'name': 'controller', 'new_name': 'localhost/cpufunction', 'new_tag': '1.1.0', 'digest': ''}],
+                         patches=[{'target': {'kind': 'Deployment'}, 'patch': 'apiVersion: apps/v1\nkind: Deployment\n'}])
+    doc = yaml.safe_load(kustomize_apply.kustomization(params))
+    assert doc == {'apiVersion': 'kustomize.config.k8s.io/v1beta1', 'kind': 'Kustomization', 'namespace': 'default',
+                   'resources': ['../src/CPUFunction/config/default'],
+                   'images': [{'name': 'controller', 'newName': 'localhost/cpufunction', 'newTag': '1.1.0'}],
+                   'patches': [{'target': {'kind': 'Deployment'}, 'patch': 'apiVersion: apps/v1\nkind: Deployment\n'}]}
+
+
+def test_write_tree_writes_once_and_check_mode_writes_nothing(tmp_path):
+    src = tmp_path / 'daemonset.yaml'
+    src.write_text('kind: DaemonSet\n')
+    params = tree_params(tmp_path / 'step', resources=['daemonset.yaml'], files=[{'src': str(src), 'dest': 'daemonset.yaml'}])
+    assert kustomize_apply.write_tree(params, check_mode=True) == [str(tmp_path / 'step' / 'daemonset.yaml'),
+                                                                   str(tmp_path / 'step' / 'kustomization.yaml')]
+    assert not (tmp_path / 'step').exists()
+    assert len(kustomize_apply.write_tree(params, check_mode=False)) == 2
+    assert (tmp_path / 'step' / 'daemonset.yaml').read_text() == 'kind: DaemonSet\n'
+    assert oct((tmp_path / 'step' / 'kustomization.yaml').stat().st_mode & 0o777) == '0o644'
+    assert kustomize_apply.write_tree(params, check_mode=False) == []
+    src.write_text('kind: DaemonSet\nmetadata: {}\n')
+    assert kustomize_apply.write_tree(params, check_mode=True) == [str(tmp_path / 'step' / 'daemonset.yaml')]
+
+
+def test_a_missing_file_to_copy_is_named(tmp_path):
+    params = tree_params(tmp_path / 'step', files=[{'src': str(tmp_path / 'nope.yaml'), 'dest': 'x.yaml'}])
+    try:
+        kustomize_apply.write_tree(params, check_mode=False)
+    except kustomize_apply.CliError as exc:
+        assert str(tmp_path / 'nope.yaml') in exc.msg and 'x.yaml' in exc.msg
+    else:
+        raise AssertionError('no error for a missing file')
