@@ -9,10 +9,10 @@ few calls and no per-object round trips:
 2. the objects the add-on's own controller fills after creating them (``create_once``: a webhook's
    certificate Secret) are created when missing and then left alone, their namespaces applied first;
 3. ``kubectl get -f -`` reads the rest as they are, ``kubectl apply --server-side`` applies them (one
-   field manager, conflicts forced: the lab's values win over hand edits of the same fields), and a
-   second read says which objects changed (a new uid or resourceVersion: a server-side apply that
-   changes nothing writes nothing);
-4. the wait: workloads rolled out (Deployment, DaemonSet, StatefulSet as ``kubectl rollout status``
+   field manager, conflicts forced: the lab's values win over hand edits of the same fields), and its
+   answer says which objects changed (a new uid or resourceVersion: a server-side apply that changes
+   nothing writes nothing);
+4. the wait, whose first look is that answer (status included): workloads rolled out (Deployment, DaemonSet, StatefulSet as ``kubectl rollout status``
    reads them), CRDs Established, webhook Services with a ready endpoint; when the time is up, each
    one that is not is named with why (its pods' states).
 
@@ -194,6 +194,7 @@ class TreeApplier:
         self.interval = interval
         self.clock = clock
         self.sleep = sleep
+        self.applied = {}   # the objects as the last apply answered with them, by key: the wait's first look
 
     def _run(self, args, **kwargs):
         return self.kubectl.run(['--kubeconfig', self.kubeconfig] + list(args), **kwargs)
@@ -248,8 +249,8 @@ class TreeApplier:
                 return keys
             after = self._apply(objects, dry_run=True)
             return [k for k in keys if lookup(after, k) is not None and comparable(lookup(after, k)) != comparable(lookup(before, k))]
-        self._apply(objects)
-        after = self.get(objects)
+        # the apply answers with each object as it now is (uid, resourceVersion, status): no second read
+        after = self.applied = self._apply(objects)
         changed = []
         for k in keys:
             old, new = lookup(before, k), lookup(after, k)
@@ -268,16 +269,21 @@ class TreeApplier:
                 waiting[('', 'Service', hook['namespace'], hook['name'])] = 'the webhook has no ready endpoint yet'
         return waiting
 
-    def wait(self, objects, webhooks, timeout):
+    def wait(self, objects, webhooks, timeout, known=None):
         """Wait until the workloads and CRDs of ``objects`` and the ``webhooks`` are ready; the seconds waited.
 
+        ``known``: the objects as just read or applied (by key), taken for the first look instead of reading them.
         CliError after ``timeout`` seconds, naming each one that is not ready, why, and its pods' states."""
         watched = [o for o in objects if o.get('kind') in WORKLOADS + ('CustomResourceDefinition',)]
         if not watched and not webhooks:
             return 0.0
         start = self.clock()
         while True:
-            current = self.get(watched)
+            if known:
+                current = {k: v for k, v in known.items() if any(lookup({k: v}, key(o)) is not None for o in watched)}
+                known = None
+            else:
+                current = self.get(watched)
             waiting = {key(o): 'it does not exist' for o in watched if lookup(current, key(o)) is None}
             waiting.update(not_ready(current.values()))
             waiting.update(self._webhooks_waiting(webhooks))

@@ -9,8 +9,8 @@ description:
   - Renders a kustomize directory with C(kubectl kustomize), applies the objects with C(kubectl apply --server-side) as
     one field manager, and waits until what it deployed is ready - each step one kubectl call for the whole tree, so a
     re-run that changes nothing takes a few calls.
-  - Changed objects are told apart by reading them before and after the apply (a new uid or resourceVersion); a
-    server-side apply that changes nothing writes nothing.
+  - Changed objects are told apart by reading them before the apply and comparing with what the apply answers (a new
+    uid or resourceVersion); a server-side apply that changes nothing writes nothing.
   - Objects the add-on's own controller fills after they exist (O(create_once), a webhook's certificate Secret) are
     created when missing and then left alone; applying their empty placeholder again would take them back from the
     controller. Their namespaces are applied first.
@@ -284,7 +284,7 @@ def run(module, applier):
     changed = namespaces_changed + [k for k in applier.apply(rest) if k not in namespaces_changed]
     waited = 0.0
     if p['wait'] and not module.check_mode:
-        waited = applier.wait(rest, p['webhooks'], p['wait_timeout'])
+        waited = applier.wait(rest, p['webhooks'], p['wait_timeout'], known=applier.applied)
     return dict(changed=bool(written or created or changed), objects=len(objects), changed_objects=[kustomize.label(k) for k in created + changed],
                 created_once=[kustomize.label(k) for k in created], written=written, waited=waited)
 

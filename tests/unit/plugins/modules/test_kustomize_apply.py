@@ -87,3 +87,13 @@ def test_a_missing_file_to_copy_is_named(tmp_path):
         assert str(tmp_path / 'nope.yaml') in exc.msg and 'x.yaml' in exc.msg
     else:
         raise AssertionError('no error for a missing file')
+
+
+def test_a_ready_tree_that_changes_nothing_is_rendered_read_and_applied_once():
+    fake = fakes.FakeKubectl({'/m': yaml.safe_dump_all(TREE)})
+    module = Module({'path': '/m', 'create_once': [{'kind': 'Secret', 'name': 'webhook-cert', 'namespace': ''}]})
+    kustomize_apply.run(module, fakes.applier(fake))
+    fake.calls.clear()
+    kustomize_apply.run(module, fakes.applier(fake))
+    # render; read the create-once Secret; read the rest; apply (its answer is the after and the wait's first look)
+    assert [call[2] if call[0] == '--kubeconfig' else call[0] for call in fake.calls] == ['kustomize', 'get', 'get', 'apply']
