@@ -121,7 +121,7 @@ if wanted e2e && [[ ${OKL_E2E_PREBUILD:-1} == 1 ]]; then
   rm -f "$prebuild_end"
   prebuild_start=$(date +%s)
   # its own time is when it ended, not when the e2e stage came to wait for it
-  { nice -n "-${OKL_E2E_PREBUILD_NICE:-10}" ionice -c 2 -n 0 bash tests/e2e/run.sh prebuild; rc=$?
+  { nice -n "-${OKL_E2E_PREBUILD_NICE:-10}" ionice -t -c 2 -n 0 bash tests/e2e/run.sh prebuild; rc=$?
     date +%s >"$prebuild_end"; exit "$rc"; } >"$prebuild_log" 2>&1 &
   prebuild_pid=$!
   echo "e2e prebuild started in the background (pid $prebuild_pid, log $prebuild_log)"
@@ -151,7 +151,7 @@ start_prebuild_video() {
   flock 9
   video_start=$(date +%s)
   # the subshell keeps fd 9, and with it the lock, until it exits; the build itself runs without it
-  { nice -n 10 ionice -c 2 -n 7 bash tests/e2e/run.sh prebuild-video 9>&-; rc=$?; date +%s >"$video_end"; exit "$rc"; } \
+  { nice -n 10 ionice -t -c 2 -n 7 bash tests/e2e/run.sh prebuild-video 9>&-; rc=$?; date +%s >"$video_end"; exit "$rc"; } \
     >"$video_log" 2>&1 &
   video_pid=$!
   exec 9>&-
