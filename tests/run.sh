@@ -126,14 +126,20 @@ if wanted e2e && [[ ${OKL_E2E_PREBUILD:-1} == 1 ]]; then
   prebuild_pid=$!
   echo "e2e prebuild started in the background (pid $prebuild_pid, log $prebuild_log)"
 fi
+# collect_background NAME PID START END-FILE LOG WHAT-IF-FAILED: wait for a background build, put its wall-clock time
+# (until it ended, not until this shell came to wait) in the summary, print its phases, and its log's tail if it failed
+collect_background() {
+  local name=$1 pid=$2 start=$3 end=$4 log=$5 fallback=$6 rc=0
+  [[ -n $pid ]] || return 0
+  wait "$pid" || rc=$?
+  names+=("$name"); times+=("$(( $(cat "$end") - start ))"); results+=("$rc")
+  echo "$name finished (rc $rc); its phases:"
+  sed -n '/===== e2e summary =====/,$p' "$log"
+  ((rc == 0)) || { echo "$fallback; its log:"; tail -n 40 "$log"; }
+}
 wait_prebuild() {
-  [[ -n $prebuild_pid ]] || return 0
-  local rc=0
-  wait "$prebuild_pid" || rc=$?
-  names+=("e2e-prebuild"); times+=("$(( $(cat "$prebuild_end") - prebuild_start ))"); results+=("$rc")
-  echo "e2e prebuild finished (rc $rc); its phases:"
-  sed -n '/===== e2e summary =====/,$p' "$prebuild_log"
-  ((rc == 0)) || { echo "the e2e builds what the prebuild left undone; its log:"; tail -n 40 "$prebuild_log"; }
+  collect_background e2e-prebuild "$prebuild_pid" "$prebuild_start" "$prebuild_end" "$prebuild_log" \
+    "the e2e builds what the prebuild left undone"
 }
 # The video images (~2 GB each, the e2e needs them from its video-images phase on) are built beside the e2e's
 # first phases (site, its no-op re-run: mostly waiting on the cluster), at a lower priority than the e2e
@@ -159,13 +165,8 @@ start_prebuild_video() {
   echo "e2e video images prebuild started in the background (pid $video_pid, log $video_log)"
 }
 wait_prebuild_video() {
-  [[ -n $video_pid ]] || return 0
-  local rc=0
-  wait "$video_pid" || rc=$?
-  names+=("e2e-prebuild-video"); times+=("$(( $(cat "$video_end") - video_start ))"); results+=("$rc")
-  echo "e2e video images prebuild finished (rc $rc); its phases:"
-  sed -n '/===== e2e summary =====/,$p' "$video_log"
-  ((rc == 0)) || { echo "the e2e's video-images phase builds what it left undone; its log:"; tail -n 40 "$video_log"; }
+  collect_background e2e-prebuild-video "$video_pid" "$video_start" "$video_end" "$video_log" \
+    "the e2e's video-images phase builds what it left undone"
 }
 
 for s in $selected; do
