@@ -23,9 +23,109 @@ requirements:
   - kubectl (with its kustomize) on the host that runs the module, and PyYAML there
 options:
   path:
-    description: The kustomize directory (with its C(kustomization.yaml)).
+    description:
+      - The kustomize directory (with its C(kustomization.yaml)), for a call of one tree; O(resources), O(images),
+        O(namespace), O(patches), O(files), O(create_once) and O(webhooks) describe it.
+      - Exactly one of O(path) and O(trees) is given.
     type: path
-    required: true
+  trees:
+    description:
+      - Several trees applied by one call, each described as a one-tree call is (the same options, O(trees[].path)
+        required). Each is written and rendered in turn; then their objects are read, applied and waited on
+        together - an object rendered by several trees is applied once, as the last of them renders it.
+      - For trees of which none needs another's objects ready first (the CRD copies of several controllers, several
+        controllers' Deployments). A tree whose objects need another's CRDs Established or webhooks ready goes in a
+        call after that one.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The kustomize directory.
+        type: path
+        required: true
+      resources:
+        description: As O(resources), for this tree.
+        type: list
+        elements: str
+        default: []
+      images:
+        description: As O(images), for this tree.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: The image name the manifests use.
+            type: str
+            required: true
+          new_name:
+            description: The name to use instead.
+            type: str
+            default: ""
+          new_tag:
+            description: The tag to use.
+            type: str
+            default: ""
+          digest:
+            description: The digest to use (instead of a tag).
+            type: str
+            default: ""
+      namespace:
+        description: As O(namespace), for this tree.
+        type: str
+        default: ""
+      patches:
+        description: As O(patches), for this tree.
+        type: list
+        elements: dict
+        default: []
+      files:
+        description: As O(files), for this tree.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          src:
+            description: The file to copy.
+            type: path
+            required: true
+          dest:
+            description: Its name in the tree.
+            type: str
+            required: true
+      create_once:
+        description: As O(create_once), for this tree.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          kind:
+            description: Their kind.
+            type: str
+            required: true
+          name:
+            description: Their name.
+            type: str
+            required: true
+          namespace:
+            description: Their namespace; empty for a cluster-scoped kind or for the namespace the tree gives them.
+            type: str
+            default: ""
+      webhooks:
+        description: As O(webhooks), for this tree.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          namespace:
+            description: The Service's namespace.
+            type: str
+            required: true
+          name:
+            description: The Service's name.
+            type: str
+            required: true
   kubeconfig:
     description: The kubeconfig of the cluster.
     type: path
@@ -37,6 +137,9 @@ options:
         changed. When empty, the C(kustomization.yaml) already in O(path) is rendered.
       - In check mode a C(kustomization.yaml) or O(files) entry that would change is reported, and the tree is neither
         rendered nor compared (what it would render is not written).
+      - A local resource (not a URL) or an O(files) source that does not exist fails the call before anything is
+        written, naming it and adding O(missing_hint); in check mode the tree is reported as changed, not rendered
+        (the sources may come from an earlier step that check mode did not run).
     type: list
     elements: str
     default: []
@@ -129,6 +232,10 @@ options:
         description: The Service's name.
         type: str
         required: true
+  missing_hint:
+    description: Said after the error when a resource or file of a tree does not exist (what to fix).
+    type: str
+    default: ""
   wait:
     description: Wait until the tree's workloads, CRDs and O(webhooks) are ready.
     type: bool
@@ -161,6 +268,19 @@ EXAMPLES = r"""
       - {kind: Secret, namespace: metallb-system, name: metallb-webhook-cert}
     webhooks:
       - {namespace: metallb-system, name: metallb-webhook-service}
+
+- name: Install the CRDs of three controllers (copies of the same CRD applied once) and wait until they are Established
+  openkasugai.all_in_one.kustomize_apply:
+    kubeconfig: /var/lib/openkasugai-lab/kasugai/kubeconfig
+    kubectl_path: /usr/local/bin/kubectl
+    missing_hint: the controller source has no CRDs for this controller
+    trees:
+      - path: /var/lib/openkasugai-lab/addons/kasugai/openkasugai/3-crd-wbfunction
+        resources: [../../../../controller/src/WBFunction/config/crd]
+      - path: /var/lib/openkasugai-lab/addons/kasugai/openkasugai/3-crd-wbconnection
+        resources: [../../../../controller/src/WBConnection/config/crd]
+      - path: /var/lib/openkasugai-lab/addons/kasugai/openkasugai/3-crd-deviceinfo
+        resources: [../../../../controller/src/DeviceInfo/config/crd]
 """
 
 RETURN = r"""
@@ -187,6 +307,14 @@ written:
   type: list
   elements: str
   sample: [/var/lib/openkasugai-lab/addons/kasugai/openkasugai/2-cluster-wbfunction/kustomization.yaml]
+not_rendered:
+  description:
+    - In check mode, the trees neither rendered nor compared because their C(kustomization.yaml) or O(files) would
+      change first or a source of theirs does not exist yet (each reported as changed).
+  returned: always
+  type: list
+  elements: str
+  sample: [/var/lib/openkasugai-lab/addons/kasugai/openkasugai/2-cluster-wbfunction]
 waited:
   description: Seconds spent waiting for readiness.
   returned: always
@@ -195,11 +323,16 @@ waited:
 """
 
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kustomize
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli, CliError
 
+# the options that describe one tree: top-level for a call of one tree, or each entry of O(trees)
+TREE_OPTIONS = ('path', 'resources', 'images', 'namespace', 'patches', 'files', 'create_once', 'webhooks')
+# a kustomize remote resource without a scheme: github.com/org/repo//dir?ref=v1
+REMOTE = re.compile(r'^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+/')
 HEADER = '# Generated by openkasugai.all_in_one (module kustomize_apply): do not edit, it is rewritten on every run.\n'
 
 
@@ -273,45 +406,103 @@ def split(objects, create_once):
     return once, namespaces, rest
 
 
+def trees_of(params):
+    """The trees the call applies, in order: O(trees), or the one the top-level options describe."""
+    if params['trees']:
+        return params['trees']
+    return [{option: params[option] for option in TREE_OPTIONS}]
+
+
+def is_remote(resource):
+    """Whether a kustomization resource is a URL or a remote repository (``host.tld/...``), not a local path."""
+    return '://' in resource or REMOTE.match(resource) is not None
+
+
+def missing_sources(tree):
+    """The files to copy into the tree and its local resources that do not exist (the copies themselves aside)."""
+    copies = {entry['dest'] for entry in tree['files']}
+    missing = [entry['src'] for entry in tree['files'] if not os.path.exists(entry['src'])]
+    missing += [os.path.normpath(os.path.join(tree['path'], r)) for r in tree['resources']
+                if r not in copies and not is_remote(r) and not os.path.exists(os.path.join(tree['path'], r))]
+    return missing
+
+
+def merged(objects):
+    """``objects`` with each key once: where the first copy was, as the last copy has it (what applying them in order leaves)."""
+    by_key, order = {}, []
+    for obj in objects:
+        obj_key = kustomize.key(obj)
+        if obj_key not in by_key:
+            order.append(obj_key)
+        by_key[obj_key] = obj
+    return [by_key[k] for k in order]
+
+
 def run(module, applier):
     p = module.params
-    written = write_tree(p, module.check_mode)
-    if module.check_mode and written:
-        return dict(changed=True, objects=0, changed_objects=[], created_once=[], written=written, waited=0.0)
-    objects = applier.render(p['path'])
-    once, namespaces, rest = split(objects, p['create_once'])
-    created, namespaces_changed = applier.create_missing(once, namespaces)
+    trees = trees_of(p)
+    written, not_rendered, once, namespaces, rest, webhooks, count = [], [], [], [], [], [], 0
+    for tree in trees:
+        missing = missing_sources(tree)
+        if missing and not module.check_mode:
+            raise CliError('{}: {} {} not exist{}'.format(tree['path'], ', '.join(missing), 'does' if len(missing) == 1 else 'do',
+                                                         ': ' + p['missing_hint'] if p['missing_hint'] else ''))
+        tree_written = write_tree(tree, module.check_mode)
+        written += tree_written
+        if module.check_mode and (tree_written or missing):
+            # what it would render is not written yet (or its sources not there yet): reported changed as it is
+            not_rendered.append(tree['path'])
+            continue
+        objects = applier.render(tree['path'])
+        count += len(objects)
+        tree_once, tree_namespaces, tree_rest = split(objects, tree['create_once'])
+        once += tree_once
+        namespaces += tree_namespaces
+        rest += tree_rest
+        webhooks += tree['webhooks']
+    # one read, one create of what is missing and one apply for all the trees
+    rest = merged(rest)
+    created, namespaces_changed = applier.create_missing(merged(once), merged(namespaces))
     changed = namespaces_changed + [k for k in applier.apply(rest) if k not in namespaces_changed]
     waited = 0.0
     if p['wait'] and not module.check_mode:
-        waited = applier.wait(rest, p['webhooks'], p['wait_timeout'], known=applier.applied)
-    return dict(changed=bool(written or created or changed), objects=len(objects), changed_objects=[kustomize.label(k) for k in created + changed],
-                created_once=[kustomize.label(k) for k in created], written=written, waited=waited)
+        waited = applier.wait(rest, webhooks, p['wait_timeout'], known=applier.applied)
+    return dict(changed=bool(written or not_rendered or created or changed), objects=count,
+                changed_objects=[kustomize.label(k) for k in created + changed], created_once=[kustomize.label(k) for k in created],
+                written=written, not_rendered=not_rendered, waited=waited)
 
 
 def main():
+    tree_options = dict(
+        path=dict(type='path', required=True),
+        resources=dict(type='list', elements='str', default=[]),
+        images=dict(type='list', elements='dict', default=[], options=dict(
+            name=dict(type='str', required=True), new_name=dict(type='str', default=''), new_tag=dict(type='str', default=''),
+            digest=dict(type='str', default=''))),
+        namespace=dict(type='str', default=''),
+        patches=dict(type='list', elements='dict', default=[]),
+        files=dict(type='list', elements='dict', default=[], options=dict(
+            src=dict(type='path', required=True), dest=dict(type='str', required=True))),
+        create_once=dict(type='list', elements='dict', default=[], options=dict(
+            kind=dict(type='str', required=True), name=dict(type='str', required=True), namespace=dict(type='str', default=''))),
+        webhooks=dict(type='list', elements='dict', default=[], options=dict(
+            namespace=dict(type='str', required=True), name=dict(type='str', required=True))),
+    )
+    top_level = dict(tree_options, path=dict(type='path'))
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type='path', required=True),
+            top_level,
+            trees=dict(type='list', elements='dict', default=[], options=tree_options),
             kubeconfig=dict(type='path', required=True),
-            resources=dict(type='list', elements='str', default=[]),
-            images=dict(type='list', elements='dict', default=[], options=dict(
-                name=dict(type='str', required=True), new_name=dict(type='str', default=''), new_tag=dict(type='str', default=''),
-                digest=dict(type='str', default=''))),
-            namespace=dict(type='str', default=''),
-            patches=dict(type='list', elements='dict', default=[]),
-            files=dict(type='list', elements='dict', default=[], options=dict(
-                src=dict(type='path', required=True), dest=dict(type='str', required=True))),
             kubectl_path=dict(type='str', default='kubectl'),
             field_manager=dict(type='str', default='openkasugai-all-in-one'),
             force_conflicts=dict(type='bool', default=True),
-            create_once=dict(type='list', elements='dict', default=[], options=dict(
-                kind=dict(type='str', required=True), name=dict(type='str', required=True), namespace=dict(type='str', default=''))),
-            webhooks=dict(type='list', elements='dict', default=[], options=dict(
-                namespace=dict(type='str', required=True), name=dict(type='str', required=True))),
+            missing_hint=dict(type='str', default=''),
             wait=dict(type='bool', default=True),
             wait_timeout=dict(type='int', default=300),
         ),
+        mutually_exclusive=[('path', 'trees')],
+        required_one_of=[('path', 'trees')],
         supports_check_mode=True,
     )
     kubectl = Cli('kubectl', module.params['kubectl_path'], option='kubectl_path', module=module)
@@ -321,7 +512,8 @@ def main():
         result = run(module, applier)
     except CliError as exc:
         details = exc.as_dict()
-        details['msg'] = '{}: {}'.format(module.params['path'], details['msg'])
+        if module.params['path'] and not details['msg'].startswith(module.params['path']):
+            details['msg'] = '{}: {}'.format(module.params['path'], details['msg'])
         module.fail_json(**details)
     module.exit_json(**result)
 

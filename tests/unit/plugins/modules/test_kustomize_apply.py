@@ -12,7 +12,7 @@ from ansible_collections.openkasugai.all_in_one.tests.unit import fake_kubectl a
 class Module:
     def __init__(self, params, check_mode=False):
         self.params = dict(dict(create_once=[], webhooks=[], wait=True, wait_timeout=30, resources=[], images=[], namespace="",
-                                patches=[], files=[]), **params)
+                                patches=[], files=[], trees=[], missing_hint=''), **params)
         self.check_mode = check_mode
 
 
@@ -97,3 +97,45 @@ def test_a_ready_tree_that_changes_nothing_is_rendered_read_and_applied_once():
     kustomize_apply.run(module, fakes.applier(fake))
     # render; read the create-once Secret; read the rest; apply (its answer is the after and the wait's first look)
     assert [call[2] if call[0] == '--kubeconfig' else call[0] for call in fake.calls] == ['kustomize', 'get', 'get', 'apply']
+
+
+def test_trees_are_read_and_applied_together_and_a_copy_in_two_trees_once():
+    crd = fakes.crd('functions.example.com')
+    fake = fakes.FakeKubectl({'/a': yaml.safe_dump_all([crd, fakes.deployment('a-manager')]),
+                              '/b': yaml.safe_dump_all([crd, fakes.deployment('b-manager')])})
+    module = Module({'path': None, 'trees': [tree_params('/a', create_once=[], webhooks=[]), tree_params('/b', create_once=[], webhooks=[])]})
+    first = kustomize_apply.run(module, fakes.applier(fake))
+    assert first['objects'] == 4
+    assert first['changed_objects'] == ['CustomResourceDefinition functions.example.com', 'Deployment demo/a-manager', 'Deployment demo/b-manager']
+    fake.calls.clear()
+    again = kustomize_apply.run(module, fakes.applier(fake))
+    assert not again['changed']
+    # a render per tree, then one read and one apply for both
+    assert [call[2] if call[0] == '--kubeconfig' else call[0] for call in fake.calls] == ['kustomize', 'kustomize', 'get', 'apply']
+
+
+def test_merged_keeps_the_first_place_and_the_last_copy():
+    first, other, last = fakes.deployment('m', image='demo:1'), fakes.secret('s'), fakes.deployment('m', image='demo:2')
+    assert kustomize_apply.merged([first, other, last]) == [last, other]
+
+
+def test_a_missing_resource_fails_before_anything_is_written_and_is_changed_in_check_mode(tmp_path):
+    tree = tree_params(tmp_path / 'step', resources=['../src/Nope/config/crd'], create_once=[], webhooks=[])
+    fake = fakes.FakeKubectl({})
+    module = Module({'path': None, 'trees': [tree], 'missing_hint': 'fix lab_controller_source'})
+    try:
+        kustomize_apply.run(module, fakes.applier(fake))
+    except kustomize_apply.CliError as exc:
+        assert exc.msg == '{}: {} does not exist: fix lab_controller_source'.format(tmp_path / 'step', tmp_path / 'src/Nope/config/crd')
+    else:
+        raise AssertionError('no error for a missing resource')
+    assert not (tmp_path / 'step').exists() and fake.calls == []
+    result = kustomize_apply.run(Module(module.params, check_mode=True), fakes.applier(fake, check_mode=True))
+    assert result['changed'] and result['not_rendered'] == [str(tmp_path / 'step')] and fake.calls == []
+
+
+def test_remote_resources_are_not_looked_for_on_disk():
+    assert kustomize_apply.is_remote('https://example.com/manifest.yaml')
+    assert kustomize_apply.is_remote('github.com/k8snetworkplumbingwg/multus-cni/deployments?ref=v4.1.0')
+    assert not kustomize_apply.is_remote('../../controller/src/WBFunction/config/crd')
+    assert not kustomize_apply.is_remote('manifest.yaml')
