@@ -103,70 +103,95 @@ molecule_all() {
   return "$rc"
 }
 
-# The e2e's builds that need no cluster (the node image, base images, controller, function and add-on
-# images: tens of minutes of compiling on a cold machine) run in the background from here on, beside
-# lint, sanity, unit and molecule, which mostly wait; the e2e stage waits for them, then finds every
-# build cached and only loads. Their time is in the summary as e2e-prebuild (wall clock, overlapped).
-# They are the longest path of a cold run (the e2e waits for them; molecule, the other long stage, ends
-# well before them), so they run at a higher CPU and I/O priority (nice -10, best-effort I/O class level 0):
-# on 2 cores the kernel then gives the compilers the CPU, and molecule, which mostly waits on apt, systemd
-# and the Docker engine, the rest. The unit and integration tests run at the same priority as the prebuild
-# (a cold run saw the device plugin's kubelet-restart test fail behind it at nice 0).
-# OKL_E2E_PREBUILD_NICE=0 runs them all at the default priority.
-prebuild_pid="" prebuild_start=0
-prebuild_log="$repo/tests/output/e2e-prebuild.log"
-prebuild_end="$repo/tests/output/e2e-prebuild.end"
-if wanted e2e && [[ ${OKL_E2E_PREBUILD:-1} == 1 ]]; then
-  mkdir -p "$(dirname "$prebuild_log")"
-  rm -f "$prebuild_end"
-  prebuild_start=$(date +%s)
-  # its own time is when it ended, not when the e2e stage came to wait for it
-  { nice -n "-${OKL_E2E_PREBUILD_NICE:-10}" ionice -t -c 2 -n 0 bash tests/e2e/run.sh prebuild; rc=$?
-    date +%s >"$prebuild_end"; exit "$rc"; } >"$prebuild_log" 2>&1 &
-  prebuild_pid=$!
-  echo "e2e prebuild started in the background (pid $prebuild_pid, log $prebuild_log)"
+# The e2e runs in the background from right after setup, beside lint, sanity, unit, integration and molecule,
+# which mostly wait (on apt, systemd and the Docker engine): on a warm machine it is the longest stage, and
+# this shell only runs the rest meanwhile. Its chain (e2e_chain, its output in tests/output/e2e-chain.log,
+# printed at the end):
+#  1. the builds that need no cluster (the node image, base images, controller, function and add-on images:
+#     tens of minutes of compiling on a cold machine; `tests/e2e/run.sh prebuild`), at a higher CPU and I/O
+#     priority (nice -10, best-effort I/O class level 0): they are the longest path of a cold run, and on 2
+#     cores the kernel then gives the compilers the CPU and molecule the rest (e2e-prebuild in the summary);
+#  2. the video images (~2 GB each, needed from the e2e's video-images phase on; `tests/e2e/run.sh
+#     prebuild-video`), built beside the e2e's first phases (site, its no-op re-run: mostly waiting on the
+#     cluster) at a lower priority (nice 10, best-effort I/O level 7) so that the lab's control plane is not
+#     starved; the e2e waits for the lock the build holds (OKL_E2E_PREBUILD_LOCK) before its rebuild check
+#     (e2e-prebuild-video in the summary, wall clock);
+#  3. the e2e itself (at the default priority). Its restart phase stops and starts the Docker engine, which
+#     molecule's containers run on: it first waits for the lock this shell holds until molecule has ended
+#     (OKL_E2E_DOCKER_LOCK).
+# The unit and integration tests run at the prebuild's priority (a cold run saw the device plugin's
+# kubelet-restart test fail behind its compilers at nice 0). OKL_E2E_PREBUILD_NICE=0 runs them all at the
+# default priority; OKL_E2E_PREBUILD=0 leaves the builds to the e2e's own phases.
+output="$repo/tests/output"
+chain_pid="" chain_log="$output/e2e-chain.log" chain_results="$output/e2e-chain.results"
+docker_lock="$output/docker-users.lock"
+e2e_chain() {
+  local start rc video_pid="" video_start=0 video_end="$output/e2e-prebuild-video.end"
+  local video_lock="$output/e2e-prebuild-video.lock" prebuild_log="$output/e2e-prebuild.log" video_log="$output/e2e-prebuild-video.log"
+  if [[ ${OKL_E2E_PREBUILD:-1} == 1 ]]; then
+    echo "e2e prebuild (log $prebuild_log)"
+    start=$(date +%s)
+    nice -n "-${OKL_E2E_PREBUILD_NICE:-10}" ionice -t -c 2 -n 0 bash tests/e2e/run.sh prebuild >"$prebuild_log" 2>&1
+    rc=$?
+    echo "e2e-prebuild $rc $(( $(date +%s) - start ))" >>"$chain_results"
+    echo "e2e-prebuild finished (rc $rc); its phases:"
+    sed -n '/===== e2e summary =====/,$p' "$prebuild_log"
+    ((rc == 0)) || { echo "the e2e builds what the prebuild left undone; its log:"; tail -n 40 "$prebuild_log"; }
+    # the subshell keeps fd 9, and with it the lock, until it exits; the build itself runs without it
+    exec 9>"$video_lock"
+    flock 9
+    video_start=$(date +%s)
+    { nice -n 10 ionice -t -c 2 -n 7 bash tests/e2e/run.sh prebuild-video 9>&-; rc=$?; date +%s >"$video_end"; exit "$rc"; } \
+      >"$video_log" 2>&1 &
+    video_pid=$!
+    exec 9>&-
+    export OKL_E2E_PREBUILD_LOCK=$video_lock
+    echo "e2e video images prebuild started (log $video_log)"
+  fi
+  start=$(date +%s)
+  bash tests/e2e/run.sh
+  echo "e2e $? $(( $(date +%s) - start ))" >>"$chain_results"
+  if [[ -n $video_pid ]]; then
+    rc=0
+    wait "$video_pid" || rc=$?
+    echo "e2e-prebuild-video $rc $(( $(cat "$video_end") - video_start ))" >>"$chain_results"
+    echo "e2e-prebuild-video finished (rc $rc); its phases:"
+    sed -n '/===== e2e summary =====/,$p' "$video_log"
+    ((rc == 0)) || { echo "the e2e's video-images phase builds what it left undone; its log:"; tail -n 40 "$video_log"; }
+  fi
+}
+if wanted e2e; then
+  mkdir -p "$output"
+  rm -f "$chain_results"
+  if wanted molecule; then
+    # held by this shell (fd 8) until molecule has ended; the chain does not inherit it
+    exec 8>"$docker_lock"
+    flock 8
+    export OKL_E2E_DOCKER_LOCK=$docker_lock
+  fi
+  e2e_chain 8>&- >"$chain_log" 2>&1 &
+  chain_pid=$!
+  echo "e2e started in the background (pid $chain_pid, log $chain_log)"
 fi
-# collect_background NAME PID START END-FILE LOG WHAT-IF-FAILED: wait for a background build, put its wall-clock time
-# (until it ended, not until this shell came to wait) in the summary, print its phases, and its log's tail if it failed
-collect_background() {
-  local name=$1 pid=$2 start=$3 end=$4 log=$5 fallback=$6 rc=0
-  [[ -n $pid ]] || return 0
-  wait "$pid" || rc=$?
-  names+=("$name"); times+=("$(( $(cat "$end") - start ))"); results+=("$rc")
-  echo "$name finished (rc $rc); its phases:"
-  sed -n '/===== e2e summary =====/,$p' "$log"
-  ((rc == 0)) || { echo "$fallback; its log:"; tail -n 40 "$log"; }
+# the e2e's chain: wait for it, print its log, put its parts in the summary
+wait_e2e() {
+  local name rc seconds
+  [[ -n $chain_pid ]] || return 0
+  printf '\n===== e2e (in the background since setup) =====\n'
+  wait "$chain_pid"
+  cat "$chain_log"
+  while read -r name rc seconds; do
+    names+=("$name"); times+=("$seconds"); results+=("$rc")
+  done <"$chain_results"
 }
-wait_prebuild() {
-  collect_background e2e-prebuild "$prebuild_pid" "$prebuild_start" "$prebuild_end" "$prebuild_log" \
-    "the e2e builds what the prebuild left undone"
-}
-# The video images (~2 GB each, the e2e needs them from its video-images phase on) are built beside the e2e's
-# first phases (site, its no-op re-run: mostly waiting on the cluster), at a lower priority than the e2e
-# (nice 10, best-effort I/O level 7) so that the lab's control plane is not starved. The e2e waits for the lock
-# this shell takes here and the build holds until it ends (tests/e2e/run.sh wait_prebuild_video). Its time is
-# in the summary as e2e-prebuild-video (wall clock, overlapped with the e2e).
-video_pid="" video_start=0
-video_log="$repo/tests/output/e2e-prebuild-video.log"
-video_end="$repo/tests/output/e2e-prebuild-video.end"
-video_lock="$repo/tests/output/e2e-prebuild-video.lock"
-start_prebuild_video() {
-  [[ -n $prebuild_pid ]] || return 0
-  rm -f "$video_end"
-  exec 9>"$video_lock"
-  flock 9
-  video_start=$(date +%s)
-  # the subshell keeps fd 9, and with it the lock, until it exits; the build itself runs without it
-  { nice -n 10 ionice -t -c 2 -n 7 bash tests/e2e/run.sh prebuild-video 9>&-; rc=$?; date +%s >"$video_end"; exit "$rc"; } \
-    >"$video_log" 2>&1 &
-  video_pid=$!
-  exec 9>&-
-  export OKL_E2E_PREBUILD_LOCK=$video_lock
-  echo "e2e video images prebuild started in the background (pid $video_pid, log $video_log)"
-}
-wait_prebuild_video() {
-  collect_background e2e-prebuild-video "$video_pid" "$video_start" "$video_end" "$video_log" \
-    "the e2e's video-images phase builds what it left undone"
+molecule_then_release() {
+  local rc=0
+  molecule_all || rc=$?
+  if [[ -n ${OKL_E2E_DOCKER_LOCK:-} ]]; then
+    flock -u 8
+    exec 8>&-
+  fi
+  return "$rc"
 }
 
 for s in $selected; do
@@ -178,11 +203,13 @@ for s in $selected; do
     # at the prebuild's priority: their gRPC and timing tests must not starve behind its compilers
     unit) stage pytest-unit nice -n "-${OKL_E2E_PREBUILD_NICE:-10}" python -m pytest -q tests/unit ;;
     integration) stage pytest-integration nice -n "-${OKL_E2E_PREBUILD_NICE:-10}" python -m pytest -q tests/integration ;;
-    molecule) stage molecule molecule_all ;;
-    e2e) wait_prebuild; start_prebuild_video; stage e2e bash tests/e2e/run.sh; wait_prebuild_video ;;
+    molecule) stage molecule molecule_then_release ;;
+    e2e) ;;
     *) echo "unknown stage $s"; exit 2 ;;
   esac
 done
+
+wait_e2e
 
 printf '\n===== summary =====\n'
 status=0

@@ -301,6 +301,15 @@ wait_prebuild_video() {
   flock "$OKL_E2E_PREBUILD_LOCK" true || return
   echo "the video images prebuild has ended: waited $(( $(date +%s) - start ))s for it"
 }
+# Under make test, molecule's containers run on the same Docker engine as the labs, and the restart phase stops
+# and starts it: wait until molecule has ended (tests/run.sh holds the lock OKL_E2E_DOCKER_LOCK names until then).
+wait_docker_users() {
+  [[ -n ${OKL_E2E_DOCKER_LOCK:-} ]] || { echo "no other user of the Docker engine to wait for"; return 0; }
+  local start
+  start=$(date +%s)
+  flock "$OKL_E2E_DOCKER_LOCK" true || return
+  echo "molecule has ended: waited $(( $(date +%s) - start ))s for it"
+}
 # One line changed in one controller (CPUFunction's main.go) rebuilds that controller's image only.
 images_rebuild() {
   local src copy before after changed
@@ -356,7 +365,7 @@ if phase tools build_tools && phase echo-image build_echo_image; then
     && phase bad-checksum addons_bad_checksum && phase addons addons_check && phase status lab_status && phase calc-multi custom_multi \
     && phase video video_run \
     && phase device-plugin device_plugin && phase lab-b lab_b && phase isolation lab_isolation \
-    && phase restart restart_lab && phase destroy-b destroy_b; then
+    && phase docker-wait wait_docker_users && phase restart restart_lab && phase destroy-b destroy_b; then
     :
   else
     rc=1
