@@ -85,9 +85,14 @@ def parse_rendered(text):
 
 def dump(doc):
     """``doc`` as block-style YAML, keys in the order given."""
+    return dump_all([doc])
+
+
+def dump_all(docs):
+    """``docs`` as YAML documents, block style, keys in the order given."""
     if yaml is None:
         raise CliError('kustomize_apply needs PyYAML on the host that runs it (the kubernetes library brings it)')
-    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+    return yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False)
 
 
 def as_input(objects):

@@ -11,7 +11,7 @@ from ansible_collections.openkasugai.all_in_one.tests.unit import fake_kubectl a
 
 class Module:
     def __init__(self, params, check_mode=False):
-        self.params = dict(dict(create_once=[], webhooks=[], wait=True, wait_timeout=30, resources=[], images=[], namespace="",
+        self.params = dict(dict(create_once=[], webhooks=[], wait=True, wait_timeout=30, resources=[], definitions=[], images=[], namespace="",
                                 patches=[], files=[], trees=[], missing_hint=''), **params)
         self.check_mode = check_mode
 
@@ -48,7 +48,7 @@ def test_check_mode_neither_writes_nor_waits():
 
 
 def tree_params(path, **extra):
-    params = dict(path=str(path), resources=[], images=[], namespace='', patches=[], files=[])
+    params = dict(path=str(path), resources=[], definitions=[], images=[], namespace='', patches=[], files=[])
     params.update(extra)
     return params
 
@@ -139,3 +139,19 @@ def test_remote_resources_are_not_looked_for_on_disk():
     assert kustomize_apply.is_remote('github.com/k8snetworkplumbingwg/multus-cni/deployments?ref=v4.1.0')
     assert not kustomize_apply.is_remote('../../controller/src/WBFunction/config/crd')
     assert not kustomize_apply.is_remote('manifest.yaml')
+
+
+def test_definitions_are_written_into_the_tree_and_listed_in_its_kustomization(tmp_path):
+    config = {'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': {'name': 'functionkindmap', 'namespace': 'default'},
+              'data': {'functionkindmap.json': '{\n  "cpu": "CPUFunction"\n}\n'}}
+    params = tree_params(tmp_path / 'maps', resources=['extra.yaml'], definitions=[config])
+    written = kustomize_apply.write_tree(params, check_mode=False)
+    assert written == [str(tmp_path / 'maps' / 'definitions.yaml'), str(tmp_path / 'maps' / 'kustomization.yaml')]
+    assert list(yaml.safe_load_all((tmp_path / 'maps' / 'definitions.yaml').read_text())) == [config]
+    assert yaml.safe_load((tmp_path / 'maps' / 'kustomization.yaml').read_text())['resources'] == ['extra.yaml', 'definitions.yaml']
+    assert kustomize_apply.write_tree(params, check_mode=False) == []
+    # only definitions: the kustomization is written all the same, and definitions.yaml is no missing source
+    alone = tree_params(tmp_path / 'alone', definitions=[config])
+    assert kustomize_apply.missing_sources(alone) == []
+    kustomize_apply.write_tree(alone, check_mode=False)
+    assert yaml.safe_load((tmp_path / 'alone' / 'kustomization.yaml').read_text())['resources'] == ['definitions.yaml']
