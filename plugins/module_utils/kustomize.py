@@ -73,6 +73,12 @@ def items(listing):
     return [listing]
 
 
+def unknown_kind(exc):
+    """Whether a kubectl failure says that the cluster serves no such kind (its CRD is not installed)."""
+    text = '{} {}'.format(exc.stderr or '', exc.msg)
+    return 'no matches for kind' in text or "doesn't have a resource type" in text
+
+
 def parse_rendered(text):
     """The objects ``kubectl kustomize`` printed (YAML documents), empty documents left out."""
     if yaml is None:
@@ -224,6 +230,30 @@ class TreeApplier:
             args.append('--dry-run=server')
         listing = self._run(args, input=as_input(objects), what='kubectl apply --server-side' + (' --dry-run=server' if dry_run else '')).json()
         return {key(obj): obj for obj in items(listing)}
+
+    def delete_present(self, refs, timeout):
+        """Delete those of ``refs`` (apiVersion, kind, metadata.namespace and .name) that exist, waiting until they are
+        gone, their dependents first (a DaemonSet's pods); the keys of those that existed (in check mode: that would be
+        deleted). A kind the cluster does not serve (its CRD is not installed) has none."""
+        if not refs:
+            return []
+        try:
+            found = self.get(refs)
+        except CliError as exc:
+            if not unknown_kind(exc):
+                raise
+            found = {}
+            for ref in refs:  # which of them is the unknown kind: one read each
+                try:
+                    found.update(self.get([ref]))
+                except CliError as one:
+                    if not unknown_kind(one):
+                        raise
+        present = [ref for ref in refs if lookup(found, key(ref)) is not None]
+        if present and not self.check_mode:
+            self._run(['delete', '--ignore-not-found', '--wait', '--cascade=foreground', '--timeout={}s'.format(timeout), '-f', '-'],
+                      input=as_input(present), what='kubectl delete (what the lab no longer has)')
+        return [key(ref) for ref in present]
 
     def create_missing(self, objects, namespaces):
         """Create those of ``objects`` the cluster lacks, their ``namespaces`` applied first.

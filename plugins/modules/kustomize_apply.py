@@ -249,6 +249,31 @@ options:
     description: Said after the error when a resource or file of a tree does not exist (what to fix).
     type: str
     default: ""
+  absent:
+    description:
+      - Objects the lab no longer has (an add-on turned off, an object renamed), deleted when they exist - before the
+        trees are applied, waiting until they are gone, their dependents first. A kind the cluster does not serve
+        (its CRD is not installed) has none. In check mode they are reported, not deleted.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      api_version:
+        description: Its apiVersion.
+        type: str
+        required: true
+      kind:
+        description: Its kind.
+        type: str
+        required: true
+      namespace:
+        description: Its namespace; empty for a cluster-scoped kind.
+        type: str
+        default: ""
+      name:
+        description: Its name.
+        type: str
+        required: true
   wait:
     description: Wait until the tree's workloads, CRDs and O(webhooks) are ready.
     type: bool
@@ -314,6 +339,12 @@ created_once:
   type: list
   elements: str
   sample: [Secret metallb-system/metallb-webhook-cert]
+deleted:
+  description: The O(absent) objects that existed and were deleted (in check mode - would be), as C(Kind namespace/name).
+  returned: always
+  type: list
+  elements: str
+  sample: [DaemonSet kube-system/okl-accelerator-device-plugin]
 written:
   description: The files of O(path) written (in check mode - that would be) - C(kustomization.yaml) and O(files).
   returned: always
@@ -479,6 +510,9 @@ def run(module, applier):
         namespaces += tree_namespaces
         rest += tree_rest
         webhooks += tree['webhooks']
+    # what the lab no longer has goes first (an object applied below may be refused beside it)
+    deleted = applier.delete_present([{'apiVersion': a['api_version'], 'kind': a['kind'], 'metadata': {'name': a['name'], 'namespace': a['namespace']}}
+                                      for a in p['absent']], p['wait_timeout'])
     # one read, one create of what is missing and one apply for all the trees
     rest = merged(rest)
     created, namespaces_changed = applier.create_missing(merged(once), merged(namespaces))
@@ -486,9 +520,9 @@ def run(module, applier):
     waited = 0.0
     if p['wait'] and not module.check_mode:
         waited = applier.wait(rest, webhooks, p['wait_timeout'], known=applier.applied)
-    return dict(changed=bool(written or not_rendered or created or changed), objects=count,
+    return dict(changed=bool(written or not_rendered or deleted or created or changed), objects=count,
                 changed_objects=[kustomize.label(k) for k in created + changed], created_once=[kustomize.label(k) for k in created],
-                written=written, not_rendered=not_rendered, waited=waited)
+                deleted=[kustomize.label(k) for k in deleted], written=written, not_rendered=not_rendered, waited=waited)
 
 
 def main():
@@ -518,6 +552,9 @@ def main():
             field_manager=dict(type='str', default='openkasugai-all-in-one'),
             force_conflicts=dict(type='bool', default=True),
             missing_hint=dict(type='str', default=''),
+            absent=dict(type='list', elements='dict', default=[], options=dict(
+                api_version=dict(type='str', required=True), kind=dict(type='str', required=True),
+                namespace=dict(type='str', default=''), name=dict(type='str', required=True))),
             wait=dict(type='bool', default=True),
             wait_timeout=dict(type='int', default=300),
         ),

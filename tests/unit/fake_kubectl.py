@@ -35,8 +35,9 @@ CLUSTER_SCOPED = ('Namespace', 'CustomResourceDefinition', 'ClusterRole', 'Clust
 class FakeKubectl:
     """kubectl against an in-memory API server (see the module docstring)."""
 
-    def __init__(self, trees, ready_after=0, endpoints_ready=True, pods=()):
+    def __init__(self, trees, ready_after=0, endpoints_ready=True, pods=(), unknown_kinds=()):
         self.trees = trees
+        self.unknown_kinds = set(unknown_kinds)
         self.store = {}
         self.calls = []
         self.ready_after = ready_after
@@ -78,6 +79,13 @@ class FakeKubectl:
             return 0, json.dumps({'kind': 'List', 'items': [{'endpoints': [{'conditions': {'ready': ready}}]}]}), ''
         if args[:2] == ['get', 'pods']:
             return 0, json.dumps({'kind': 'List', 'items': self.pods}), ''
+        unknown = [o['kind'] for o in items_in if o['kind'] in self.unknown_kinds]
+        if unknown:
+            return 1, '', 'error: resource mapping not found for name: "x" from "STDIN": no matches for kind "{}" in version "x/v1"'.format(unknown[0])
+        if args[0] == 'delete':
+            for obj in items_in:
+                self.store.pop(kustomize.key(self._placed(obj)), None)
+            return 0, '', ''
         if args[0] == 'get':
             self.reads += 1
             keys = [kustomize.key(self._placed(o)) for o in items_in]

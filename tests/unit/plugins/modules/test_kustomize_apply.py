@@ -12,7 +12,7 @@ from ansible_collections.openkasugai.all_in_one.tests.unit import fake_kubectl a
 class Module:
     def __init__(self, params, check_mode=False):
         self.params = dict(dict(create_once=[], webhooks=[], wait=True, wait_timeout=30, resources=[], definitions=[], images=[], namespace="",
-                                patches=[], files=[], trees=[], missing_hint=''), **params)
+                                patches=[], files=[], trees=[], missing_hint='', absent=[]), **params)
         self.check_mode = check_mode
 
 
@@ -155,3 +155,24 @@ def test_definitions_are_written_into_the_tree_and_listed_in_its_kustomization(t
     assert kustomize_apply.missing_sources(alone) == []
     kustomize_apply.write_tree(alone, check_mode=False)
     assert yaml.safe_load((tmp_path / 'alone' / 'kustomization.yaml').read_text())['resources'] == ['definitions.yaml']
+
+
+def test_absent_objects_that_exist_are_deleted_first_and_an_unknown_kind_has_none():
+    fake = fakes.FakeKubectl({'/m': yaml.safe_dump_all([fakes.deployment('kept')])}, unknown_kinds=['IPAddressPool'])
+    fake.store[('apps', 'DaemonSet', 'kube-system', 'old-plugin')] = {'apiVersion': 'apps/v1', 'kind': 'DaemonSet',
+                                                                     'metadata': {'name': 'old-plugin', 'namespace': 'kube-system'}}
+    absent = [{'api_version': 'apps/v1', 'kind': 'DaemonSet', 'namespace': 'kube-system', 'name': 'old-plugin'},
+              {'api_version': 'v1', 'kind': 'ConfigMap', 'namespace': 'kube-system', 'name': 'old-plugin'},
+              {'api_version': 'metallb.io/v1beta1', 'kind': 'IPAddressPool', 'namespace': 'metallb-system', 'name': 'old-pool'}]
+    params = {'path': '/m', 'absent': absent}
+    check = kustomize_apply.run(Module(params, check_mode=True), fakes.applier(fake, check_mode=True))
+    assert check['changed'] and check['deleted'] == ['DaemonSet kube-system/old-plugin']
+    assert ('apps', 'DaemonSet', 'kube-system', 'old-plugin') in fake.store
+    fake.calls.clear()
+    first = kustomize_apply.run(Module(params), fakes.applier(fake))
+    assert first['deleted'] == ['DaemonSet kube-system/old-plugin']
+    assert ('apps', 'DaemonSet', 'kube-system', 'old-plugin') not in fake.store
+    deletes = [call for call in fake.calls if 'delete' in call]
+    assert len(deletes) == 1 and '--cascade=foreground' in deletes[0] and '--wait' in deletes[0]
+    again = kustomize_apply.run(Module(params), fakes.applier(fake))
+    assert not again['changed'] and again['deleted'] == []
