@@ -495,8 +495,8 @@ def run(module, applier):
     for tree in trees:
         missing = missing_sources(tree)
         if missing and not module.check_mode:
-            raise CliError('{}: {} {} not exist{}'.format(tree['path'], ', '.join(missing), 'does' if len(missing) == 1 else 'do',
-                                                         ': ' + p['missing_hint'] if p['missing_hint'] else ''))
+            hint = ': ' + p['missing_hint'] if p['missing_hint'] else ''
+            raise CliError('{}: {} {} not exist{}'.format(tree['path'], ', '.join(missing), 'does' if len(missing) == 1 else 'do', hint))
         tree_written = write_tree(tree, module.check_mode)
         written += tree_written
         if module.check_mode and (tree_written or missing):

@@ -159,8 +159,8 @@ def test_definitions_are_written_into_the_tree_and_listed_in_its_kustomization(t
 
 def test_absent_objects_that_exist_are_deleted_first_and_an_unknown_kind_has_none():
     fake = fakes.FakeKubectl({'/m': yaml.safe_dump_all([fakes.deployment('kept')])}, unknown_kinds=['IPAddressPool'])
-    fake.store[('apps', 'DaemonSet', 'kube-system', 'old-plugin')] = {'apiVersion': 'apps/v1', 'kind': 'DaemonSet',
-                                                                     'metadata': {'name': 'old-plugin', 'namespace': 'kube-system'}}
+    old = {'apiVersion': 'apps/v1', 'kind': 'DaemonSet', 'metadata': {'name': 'old-plugin', 'namespace': 'kube-system'}}
+    fake.store[('apps', 'DaemonSet', 'kube-system', 'old-plugin')] = old
     absent = [{'api_version': 'apps/v1', 'kind': 'DaemonSet', 'namespace': 'kube-system', 'name': 'old-plugin'},
               {'api_version': 'v1', 'kind': 'ConfigMap', 'namespace': 'kube-system', 'name': 'old-plugin'},
               {'api_version': 'metallb.io/v1beta1', 'kind': 'IPAddressPool', 'namespace': 'metallb-system', 'name': 'old-pool'}]
