@@ -291,25 +291,22 @@ images() {  # images [extra args]
 # archives, which the site phase of a full run then only loads. The device plugin's image too, which
 # the device-plugin phase then finds built.
 prebuild_images() { images -e function_images_kind_load=false -e function_images_device_plugin=true; }
+# wait_lock LOCK WHAT: wait until whoever holds the lock file LOCK (tests/run.sh, for WHAT) lets it go; nothing to
+# wait for without one (the e2e run on its own)
+wait_lock() {
+  local lock=$1 what=$2 start
+  [[ -n $lock ]] || { echo "no $what to wait for"; return 0; }
+  start=$(date +%s)
+  flock "$lock" true || return
+  echo "$what has ended: waited $(( $(date +%s) - start ))s for it"
+}
 # The video images built beside the first phases (tests/run.sh holds OKL_E2E_PREBUILD_LOCK while it builds
 # them): wait until that build has ended, so that the rebuild check below sees no other image appear and the
 # video-images phase finds them built. Whatever that build left undone, the video-images phase builds.
-wait_prebuild_video() {
-  [[ -n ${OKL_E2E_PREBUILD_LOCK:-} ]] || { echo "no video images prebuild to wait for"; return 0; }
-  local start
-  start=$(date +%s)
-  flock "$OKL_E2E_PREBUILD_LOCK" true || return
-  echo "the video images prebuild has ended: waited $(( $(date +%s) - start ))s for it"
-}
+wait_prebuild_video() { wait_lock "${OKL_E2E_PREBUILD_LOCK:-}" "the video images prebuild"; }
 # Under make test, molecule's containers run on the same Docker engine as the labs, and the restart phase stops
 # and starts it: wait until molecule has ended (tests/run.sh holds the lock OKL_E2E_DOCKER_LOCK names until then).
-wait_docker_users() {
-  [[ -n ${OKL_E2E_DOCKER_LOCK:-} ]] || { echo "no other user of the Docker engine to wait for"; return 0; }
-  local start
-  start=$(date +%s)
-  flock "$OKL_E2E_DOCKER_LOCK" true || return
-  echo "molecule has ended: waited $(( $(date +%s) - start ))s for it"
-}
+wait_docker_users() { wait_lock "${OKL_E2E_DOCKER_LOCK:-}" "molecule (the other user of the Docker engine)"; }
 # One line changed in one controller (CPUFunction's main.go) rebuilds that controller's image only.
 images_rebuild() {
   local src copy before after changed
