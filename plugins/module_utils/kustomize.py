@@ -1,11 +1,12 @@
 # Copyright: OpenKasugai all-in-one maintainers
 # Apache License 2.0 (see LICENSE)
-"""One kustomize tree applied to a cluster and waited on, with kubectl (the kustomize_apply module).
+"""Kustomize trees applied to a cluster and waited on, with kubectl (the kustomize_apply module).
 
-The steps, each one kubectl call for the whole tree, so that a re-run that changes nothing costs a
-few calls and no per-object round trips:
+The steps, each one kubectl call for all the trees of a call (but the render, one per tree), so that a
+re-run that changes nothing costs a few calls and no per-object round trips:
 
-1. ``kubectl kustomize DIR`` renders the tree;
+0. objects the lab no longer has (``absent``) are read and deleted when they exist, dependents first;
+1. ``kubectl kustomize DIR`` renders each tree;
 2. the objects the add-on's own controller fills after creating them (``create_once``: a webhook's
    certificate Secret) are created when missing and then left alone, their namespaces applied first;
 3. ``kubectl get -f -`` reads the rest as they are, ``kubectl apply --server-side`` applies them (one
