@@ -469,12 +469,15 @@ def is_remote(resource):
 
 
 def missing_sources(tree):
-    """The files to copy into the tree and its local resources that do not exist (the copies themselves aside)."""
+    """The files to copy into the tree and its local resources that do not exist (the copies themselves aside).
+
+    A resource is resolved against the tree's path lexically, as kustomize does: on a first apply the tree's
+    directory does not exist yet, and the kernel would not resolve ``<missing dir>/../..`` at all.
+    """
     copies = {entry['dest'] for entry in tree['files']} | {DEFINITIONS}
     missing = [entry['src'] for entry in tree['files'] if not os.path.exists(entry['src'])]
-    missing += [os.path.normpath(os.path.join(tree['path'], r)) for r in tree['resources']
-                if r not in copies and not is_remote(r) and not os.path.exists(os.path.join(tree['path'], r))]
-    return missing
+    local = [os.path.normpath(os.path.join(tree['path'], r)) for r in tree['resources'] if r not in copies and not is_remote(r)]
+    return missing + [path for path in local if not os.path.exists(path)]
 
 
 def merged(objects):

@@ -134,6 +134,13 @@ def test_a_missing_resource_fails_before_anything_is_written_and_is_changed_in_c
     assert result['changed'] and result['not_rendered'] == [str(tmp_path / 'step')] and fake.calls == []
 
 
+def test_a_resource_beside_a_tree_not_written_yet_is_found(tmp_path):
+    # a first apply: the tree's directory (and its parent) does not exist yet, its resource does, beside it
+    (tmp_path / 'src/WBFunction/config/crd').mkdir(parents=True)
+    tree = tree_params(tmp_path / 'addons/step', resources=['../../src/WBFunction/config/crd', '../../src/Nope'])
+    assert kustomize_apply.missing_sources(tree) == [str(tmp_path / 'src/Nope')]
+
+
 def test_remote_resources_are_not_looked_for_on_disk():
     assert kustomize_apply.is_remote('https://example.com/manifest.yaml')
     assert kustomize_apply.is_remote('github.com/k8snetworkplumbingwg/multus-cni/deployments?ref=v4.1.0')
