@@ -821,3 +821,64 @@ def collect_pods(api, namespaces):
     for namespace in namespaces:
         pods += api.list_pods(namespace)
     return pods
+
+
+def explain(api, group, namespace, resources, objects):
+    """What explains the ``resources`` that are not ready: ``(not_ready, lines, pod_reports)``. Reads the objects they
+    refer to, the Pods and Events of their namespaces; best effort: a read that fails is one more line."""
+    objects, notes, pods, events = dict(objects), [], [], []
+    wanted = context_kinds(resources)
+    if wanted:
+        try:
+            for info in kind_infos(api.list_crds(), group):
+                if info['kind'] in wanted:
+                    objects.update((key_of(info['kind'], obj), obj) for obj in api.list_objects(info))
+        except OpenKasugaiError as exc:
+            notes.append('(could not read {}: {})'.format(' and '.join(wanted), exc))
+    for name in diagnosis_namespaces(resources, namespace):
+        for read, into in ((api.list_pods, pods), (api.list_events, events)):
+            try:
+                into += read(name)
+            except OpenKasugaiError as exc:
+                notes.append('({})'.format(exc))
+    not_ready, lines, pod_reports = diagnose(resources, objects, pods, events)
+    return not_ready, lines + notes, pod_reports
+
+
+def look(api, kinds, namespace='', group=DEFAULT_GROUP, ready_statuses=None, fail_statuses=None, check_pods=True,
+         wait=False, timeout=300, interval=2, min_count=0, clock=None, sleep=None):
+    """List the ``kinds`` of ``group`` in ``namespace`` (all when empty), with their Pods' states when ``check_pods``;
+    with ``wait``, poll until at least ``min_count`` are there and all ready (:func:`wait_until_ready`).
+
+    Returns what the openkasugai_info module returns (``resources``, ``not_ready``, ``diagnosis``, ``pods_not_ready``,
+    ``kinds``, ``table``, ``table_lines``, ``polls``), plus ``msg`` when the wait did not end ready: its summary line and
+    the diagnosis. Raises OpenKasugaiError when a listing fails.
+    """
+    clock = clock or time.monotonic
+    ready = set(DEFAULT_READY_STATUSES if ready_statuses is None else ready_statuses)
+    final = set(DEFAULT_FAIL_STATUSES if fail_statuses is None else fail_statuses) - ready
+    seen = {'kinds': [], 'objects': {}}
+
+    def listing():
+        infos, resources, objects = collect(api, group, kinds, namespace, ready)
+        if check_pods:
+            apply_pods(resources, objects, collect_pods(api, pod_namespaces(resources)))
+        seen.update(kinds=[info['kind'] for info in infos], objects=objects)
+        return resources
+
+    started = clock()
+    if wait:
+        resources, done, polls = wait_until_ready(listing, timeout, interval, min_count, clock=clock, sleep=sleep, fail_statuses=final)
+    else:
+        resources, done, polls = listing(), True, 1
+    not_ready, diagnosis, pods_not_ready = [], [], []
+    if not done or not all(r['ready'] for r in resources):
+        not_ready, diagnosis, pods_not_ready = explain(api, group, namespace, resources, seen['objects'])
+    lines = render_table(resources)
+    result = {'resources': resources, 'not_ready': not_ready, 'diagnosis': diagnosis, 'pods_not_ready': pods_not_ready,
+              'kinds': seen['kinds'], 'table': '\n'.join(lines), 'table_lines': lines, 'polls': polls}
+    if not done:
+        failed = any(r['status'] in final for r in resources)
+        seconds = clock() - started if failed else timeout
+        result['msg'] = '\n'.join([summary_line(resources, seconds, min_count, group, final)] + diagnosis)
+    return result

@@ -292,31 +292,8 @@ polls:
   sample: 1
 '''
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import openkasugai as ok
-
-
-def diagnose(api, group, namespace, resources, objects):
-    """Read what explains the objects that are not ready (best effort: a read that fails is one more line)."""
-    objects, notes, pods, events = dict(objects), [], [], []
-    wanted = ok.context_kinds(resources)
-    if wanted:
-        try:
-            for info in ok.kind_infos(api.list_crds(), group):
-                if info['kind'] in wanted:
-                    objects.update((ok.key_of(info['kind'], obj), obj) for obj in api.list_objects(info))
-        except ok.OpenKasugaiError as exc:
-            notes.append('(could not read {}: {})'.format(' and '.join(wanted), exc))
-    for name in ok.diagnosis_namespaces(resources, namespace):
-        for read, into in ((api.list_pods, pods), (api.list_events, events)):
-            try:
-                into += read(name)
-            except ok.OpenKasugaiError as exc:
-                notes.append('({})'.format(exc))
-    not_ready, lines, pod_reports = ok.diagnose(resources, objects, pods, events)
-    return not_ready, lines + notes, pod_reports
 
 
 def main():
@@ -342,49 +319,16 @@ def main():
         module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(ok.KUBERNETES_IMPORT_ERROR))
     if p['wait_timeout'] < 0 or p['wait_interval'] <= 0 or p['min_count'] < 0:
         module.fail_json(msg='wait_timeout and min_count must not be negative and wait_interval must be positive')
-
-    seen = {'kinds': [], 'objects': {}}
-
-    def listing():
-        infos, resources, objects = ok.collect(api, p['group'], p['kinds'], p['namespace'], set(p['ready_statuses']))
-        if p['check_pods']:
-            ok.apply_pods(resources, objects, ok.collect_pods(api, ok.pod_namespaces(resources)))
-        seen.update(kinds=[info['kind'] for info in infos], objects=objects)
-        return resources
-
-    fail_statuses = set(p['fail_statuses']) - set(p['ready_statuses'])
-    started = time.monotonic()
     try:
         api = ok.KubeCustomResources(p['kubeconfig'], p['context'])
-        if p['wait']:
-            resources, done, polls = ok.wait_until_ready(listing, p['wait_timeout'], p['wait_interval'], p['min_count'],
-                                                         fail_statuses=fail_statuses)
-        else:
-            resources, done, polls = listing(), True, 1
-        not_ready, diagnosis, pods_not_ready = [], [], []
-        if not done or not all(r['ready'] for r in resources):
-            not_ready, diagnosis, pods_not_ready = diagnose(api, p['group'], p['namespace'], resources, seen['objects'])
+        result = ok.look(api, p['kinds'], p['namespace'], group=p['group'], ready_statuses=p['ready_statuses'],
+                         fail_statuses=p['fail_statuses'], check_pods=p['check_pods'], wait=p['wait'],
+                         timeout=p['wait_timeout'], interval=p['wait_interval'], min_count=p['min_count'])
     except ok.OpenKasugaiError as exc:
         module.fail_json(msg=str(exc))
-
-    lines = ok.render_table(resources)
-    result = {
-        'changed': False,
-        'resources': resources,
-        'not_ready': not_ready,
-        'diagnosis': diagnosis,
-        'pods_not_ready': pods_not_ready,
-        'kinds': seen['kinds'],
-        'table': '\n'.join(lines),
-        'table_lines': lines,
-        'polls': polls,
-    }
-    if not done:
-        failed = any(r['status'] in fail_statuses for r in resources)
-        seconds = time.monotonic() - started if failed else p['wait_timeout']
-        summary = ok.summary_line(resources, seconds, p['min_count'], p['group'], fail_statuses)
-        module.fail_json(msg='\n'.join([summary] + diagnosis), **result)
-    module.exit_json(**result)
+    if 'msg' in result:
+        module.fail_json(changed=False, **result)
+    module.exit_json(changed=False, **result)
 
 
 if __name__ == '__main__':
