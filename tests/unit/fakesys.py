@@ -308,8 +308,12 @@ def _read(path, default=''):
         return default
 
 
-def materialize_vfs(root, pf_address, count, netdevs_too=True):
-    """Make the tree show ``count`` VFs of ``pf_address`` (removing any previous ones)."""
+def materialize_vfs(root, pf_address, count, netdevs_too=True, write_count=True):
+    """Make the tree show ``count`` VFs of ``pf_address`` (removing any previous ones).
+
+    ``write_count=False`` leaves ``sriov_numvfs`` as the writer left it (the fake kernel's case): writing it
+    again after the links would race with a writer that saw the links gone and wrote the next count.
+    """
     fake = FakeSys.__new__(FakeSys)
     fake.root, fake.sys = str(root), os.path.join(str(root), 'sys')
     fake.proc, fake.dev = os.path.join(fake.root, 'proc'), os.path.join(fake.root, 'dev')
@@ -336,7 +340,8 @@ def materialize_vfs(root, pf_address, count, netdevs_too=True):
         created.append((vf_address, f'{prefix}{index}' if prefix else None))
     if netdevs_too:
         attach_vf_netdevs(fake, created)
-    _write(os.path.join(pf_dir, 'sriov_numvfs'), f'{count}\n')
+    if write_count:
+        _write(os.path.join(pf_dir, 'sriov_numvfs'), f'{count}\n')
     return created
 
 
@@ -414,7 +419,9 @@ class FakeKernel:
                 self._log(f'REFUSED {address} {current} -> {wanted}')
                 _write(os.path.join(path, 'sriov_numvfs'), f'{current}\n')
                 continue
-            created = materialize_vfs(self.root, address, wanted, netdevs_too=False)
+            # sriov_numvfs already reads ``wanted``: a real kernel's write returns once the VFs are there, so
+            # the writer's next write (e.g. 2 after 0) can only come after; the file must not be written back
+            created = materialize_vfs(self.root, address, wanted, netdevs_too=False, write_count=False)
             self._log(f'SET {address} {current} -> {wanted}')
             if created and self.netdev_delay:
                 time.sleep(self.netdev_delay)

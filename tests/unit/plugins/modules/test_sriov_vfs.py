@@ -18,6 +18,7 @@ import pytest
 
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs
 from ansible_collections.openkasugai.all_in_one.plugins.modules import sriov_vfs
+from ansible_collections.openkasugai.all_in_one.tests.unit import fakesys
 from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import FakeKernel, FakeSys, run_module
 
 
@@ -138,3 +139,32 @@ def test_unchanged_pf_is_not_waited_on_when_vf_netdevs_are_elsewhere(host):
     start = time.monotonic()
     failed, result = _run(fake, 'ens1f0', 2, timeout=5)
     assert not failed and result['changed'] is False and time.monotonic() - start < 1
+
+
+def test_the_fake_kernel_keeps_a_count_written_while_it_removed_vfs(tmp_path, monkeypatch):
+    # The race molecule's accelerators scenario met: sriov_vfs wrote 0, saw the last virtfn link go, wrote 2;
+    # the fake kernel then wrote "0" back and the VFs never came. A real kernel's write returns once the VFs
+    # are gone, so the count written next must stand and be acted on.
+    fake = FakeSys(tmp_path).build_lab_machine(totalvfs=8)
+    kernel = FakeKernel(fake.root, netdev_delay=0)
+    numvfs = os.path.join(fake.device_dir('0000:3b:00.1'), 'sriov_numvfs')
+    fakesys.materialize_vfs(fake.root, '0000:3b:00.1', 3)
+    with open(numvfs, 'w', encoding='ascii') as handle:
+        handle.write('0\n')
+    remove = fakesys._remove_function
+    removed = []
+
+    def remove_then_write_the_next_count(fake_sys, vf_dir):
+        remove(fake_sys, vf_dir)
+        removed.append(vf_dir)
+        if len(removed) == 3:  # the writer saw no VF left and wrote the next count
+            with open(numvfs, 'w', encoding='ascii') as handle:
+                handle.write('2\n')
+
+    monkeypatch.setattr(fakesys, '_remove_function', remove_then_write_the_next_count)
+    kernel.step()
+    with open(numvfs, encoding='ascii') as handle:
+        assert handle.read() == '2\n'
+    kernel.step()
+    assert len(Sysfs(fake.root).resolve_pf('0000:3b:00.1')['vfs']) == 2
+    assert kernel.transitions() == ['SET 0000:3b:00.1 3 -> 0', 'SET 0000:3b:00.1 0 -> 2']
