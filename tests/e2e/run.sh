@@ -33,8 +33,9 @@ export PATH="$GOPATH/bin:$PATH"
 source "$OKL_VENV/bin/activate"
 export ANSIBLE_COLLECTIONS_PATH="$repo/.collection-root" ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 # every task's start time and seconds in the log, and each play's slowest tasks and roles at its end (the
-# e2e's plays only: the module phase parses what `ansible -m` prints)
-profile=(env "ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks,ansible.posix.profile_roles" PROFILE_TASKS_TASK_OUTPUT_LIMIT=25)
+# e2e's plays only: the module phase parses what `ansible -m` prints); OKL_E2E_PROFILE_LIMIT=all lists every task
+profile=(env "ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks,ansible.posix.profile_roles"
+  "PROFILE_TASKS_TASK_OUTPUT_LIMIT=${OKL_E2E_PROFILE_LIMIT:-25}")
 
 # The site mirror every download of the lab comes from (tests/e2e/lab.yml's lab_mirror reads OKL_MIRROR).
 export OKL_MIRROR=${OKL_MIRROR:-$repo/../shared/mirror}
