@@ -17,6 +17,7 @@ cd "$repo" || exit 1
 export OKL_CACHE OKL_VENV
 
 declare -a names=() times=() results=()
+suite_start=$(date +%s)
 stage() {  # stage NAME COMMAND...
   local name=$1 start rc
   shift
@@ -218,4 +219,7 @@ for i in "${!names[@]}"; do
   [[ ${results[$i]} -eq 0 ]] || { verdict=FAILED; status=1; }
   printf '%-22s %-7s %5ss\n' "${names[$i]}" "$verdict" "${times[$i]}"
 done
+# the stages overlap (the e2e runs beside lint ... molecule): the wall clock, not their sum
+total=$(( $(date +%s) - suite_start ))
+printf '%-22s %-7s %5ss = %d min %02d s (wall clock)\n' total "$( ((status == 0)) && echo passed || echo FAILED)" "$total" $((total / 60)) $((total % 60))
 exit $status
