@@ -147,10 +147,14 @@ class Cli:
     def argv(self, args):
         return [self.binary] + [str(a) for a in args]
 
-    def run(self, args, check=True, input=None, env=None, timeout=None, what=None, cwd=None):  # pylint: disable=redefined-builtin
+    def run(self, args, check=True, input=None, env=None, timeout=None, what=None, cwd=None,  # pylint: disable=redefined-builtin
+            stdin_file=None):
         """Run the tool with ``args`` (a list); return a :class:`Result`.
 
-        ``input``: text for its stdin, passed unchanged; ``env``: extra environment variables; ``cwd``: the directory it runs in;
+        ``input``: text for its stdin, passed unchanged; ``stdin_file``: a file's path whose bytes are streamed to its
+        stdin instead (an image archive of gigabytes: neither ``input`` nor AnsibleModule.run_command could hold it, so
+        such a command always runs through subprocess, and a test's runner gets ``{'stdin_file': path}`` as input);
+        ``env``: extra environment variables; ``cwd``: the directory it runs in;
         ``timeout``: seconds (standalone only: AnsibleModule.run_command has no timeout). With
         ``check`` a non-zero exit raises CliError: ``<what> failed: <the tool's error line>``,
         ``what`` defaulting to the command's first words. A command that cannot start or times
@@ -159,7 +163,13 @@ class Cli:
         argv = self.argv(args)
         environ = dict(self.env, **(env or {}))
         if self.runner is not None:
-            rc, out, err = self.runner(argv, input)
+            rc, out, err = self.runner(argv, {'stdin_file': stdin_file} if stdin_file else input)
+        elif stdin_file is not None:
+            try:
+                with open(stdin_file, 'rb') as stdin:
+                    rc, out, err = self._subprocess(argv, None, environ, timeout or self.timeout, cwd, stdin=stdin)
+            except OSError as exc:
+                raise CliError(f'{" ".join(argv)}: cannot read {stdin_file}: {exc}', cmd=argv) from exc
         elif self.module is not None:
             rc, out, err = self.module.run_command(argv, data=input, binary_data=True, environ_update=environ,
                                                    expand_user_and_vars=False, cwd=cwd)
@@ -171,9 +181,9 @@ class Cli:
             raise result.error('{} failed: {}'.format(what, last_error_line(err, out) or f'exit status {rc}'))
         return result
 
-    def _subprocess(self, argv, data, environ, timeout, cwd=None):
+    def _subprocess(self, argv, data, environ, timeout, cwd=None, stdin=None):
         try:
-            proc = subprocess.run(argv, input=data, capture_output=True, text=True, encoding='utf-8', errors='replace',
+            proc = subprocess.run(argv, input=data, stdin=stdin, capture_output=True, text=True, encoding='utf-8', errors='replace',
                                   env=dict(os.environ, **environ), timeout=timeout, check=False, cwd=cwd)
         except subprocess.TimeoutExpired as exc:
             raise CliError(f'{" ".join(argv)} did not finish within {timeout}s', cmd=argv) from exc

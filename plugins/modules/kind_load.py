@@ -7,7 +7,8 @@ module: kind_load
 short_description: Load container images into the nodes of a kind cluster, skipping nodes that hold them
 description:
   - Loads images from the docker daemon (by name) or from image archives (C(docker save) format) into all or some
-    nodes of a kind cluster, with C(ctr --namespace k8s.io images import) inside each node.
+    nodes of a kind cluster, with C(ctr --namespace k8s.io images import) inside each node, the archive streamed to
+    its standard input (as C(kind load) does; nothing is copied into the node first), several nodes at once.
   - A node is skipped when its containerd already has an image with the same image ID (config digest) under the
     same name, read with C(crictl images -o json) through C(docker exec). C(kind load) itself always copies.
 version_added: 0.1.0
@@ -92,6 +93,7 @@ loads:
     - {node: kasugai-worker, image: "localhost/cpufunc_calcapp:1.0.0", id: "sha256:1f2e...", action: loaded}
 """
 
+import concurrent.futures
 import json
 import os
 import re
@@ -102,7 +104,10 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils import dock
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import CliError
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kind import KIND_PATH_SPEC, Kind
 
-IMPORT_PATH = '/kind/openkasugai-image-load.tar'
+# the archive on stdin, as `kind load` imports it
+IMPORT_ARGV = ['ctr', '--namespace', 'k8s.io', 'images', 'import', '--all-platforms', '--digests', '-']
+# imports run side by side on this many nodes (each one a docker exec streaming an archive: disk and unpacking)
+IMPORT_NODES_AT_ONCE = 4
 
 
 def normalize_ref(ref):
@@ -223,32 +228,46 @@ def load(module, docker, all_nodes):
     archive_paths = [path for path, _roles in archives]
 
     loads = []
+    missing = {}  # node -> the sources it lacks, in order
     for node in nodes:
         here = [(source, ref, digest) for source, ref, digest, roles in wanted if not roles or node_role(node) in roles]
         if not here:
             continue
         have = node_images(docker.run(docker_cli.exec_args(node, ['crictl', 'images', '-o', 'json']),
                                       what=f'listing the images of {node}').stdout)
-        missing_sources = []
         for source, ref, digest in here:
             present = have.get(normalize_ref(ref)) == digest
             loads.append({'node': node, 'image': ref, 'id': digest,
                           'action': 'present' if present else ('would load' if module.check_mode else 'loaded')})
-            if not present and source not in missing_sources:
-                missing_sources.append(source)
-        if module.check_mode or not missing_sources:
-            continue
-        for source in missing_sources:
-            if source in archive_paths:
-                archive = source
-            else:
-                archive = os.path.join(module.tmpdir, 'image.tar')
-                docker.run(['save', '-o', archive, source], what=f'docker save {source}')
-            docker.run(['cp', archive, f'{node}:{IMPORT_PATH}'], what=f'copying {source} into {node}')
-            docker.run(docker_cli.exec_args(node, ['ctr', '--namespace', 'k8s.io', 'images', 'import', '--all-platforms',
-                                                   '--digests', IMPORT_PATH]), what=f'importing {source} in {node}')
-            docker.run(docker_cli.exec_args(node, ['rm', '-f', IMPORT_PATH]), what=f'cleaning up in {node}')
+            if not present and source not in missing.setdefault(node, []):
+                missing[node].append(source)
+    if not module.check_mode:
+        import_missing(module, docker, {node: sources for node, sources in missing.items() if sources}, archive_paths)
     module.exit_json(changed=any(item['action'] != 'present' for item in loads), loads=loads)
+
+
+def import_missing(module, docker, missing, archive_paths):
+    """Import each node's missing sources, streamed from their archives into ``ctr images import -`` (as ``kind load``
+    does: no copy of a gigabytes archive inside the node first), the nodes side by side.
+
+    A docker daemon image is saved to an archive once, whichever nodes lack it.
+    """
+    archives = {}
+    for source in dict.fromkeys(source for sources in missing.values() for source in sources):
+        if source in archive_paths:
+            archives[source] = source
+        else:
+            archives[source] = os.path.join(module.tmpdir, f'image-{len(archives)}.tar')
+            docker.run(['save', '-o', archives[source], source], what=f'docker save {source}')
+
+    def import_into(node):
+        for source in missing[node]:
+            docker.run(docker_cli.exec_args(node, IMPORT_ARGV, interactive=True), stdin_file=archives[source],
+                       what=f'importing {source} in {node}')
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(len(missing), IMPORT_NODES_AT_ONCE))) as pool:
+        for future in [pool.submit(import_into, node) for node in missing]:
+            future.result()  # the first failure (a CliError naming the node) is raised here
 
 
 if __name__ == '__main__':

@@ -200,3 +200,23 @@ def test_inside_an_ansible_module_it_runs_through_run_command(tmp_path, monkeypa
     assert result['msg'] == 'failing fail failed: Error: nope' and result['rc'] == 4 and result['cmd'] == [str(failing), 'fail']
     assert len(calls) == 3
     assert recorded(fake) == (['~', '$HOME', 'a b'], 'no newline')  # no user or variable expansion, no newline added
+
+
+def test_a_file_is_streamed_to_stdin_even_inside_a_module(tmp_path, monkeypatch):
+    # an image archive of gigabytes: run_command would hold it in memory, so such a command runs through subprocess
+    fake = tool(tmp_path, 'faketool')
+    archive = tmp_path / 'image.tar'
+    archive.write_bytes(b'not a tar\n' * 100000)
+    monkeypatch.setattr(AnsibleModule, 'run_command', lambda *args, **kwargs: pytest.fail('run_command was used'))
+    module = type('Module', (), {'run_command': AnsibleModule.run_command})()
+    result = Cli('faketool', str(fake), module=module).run(['import', '-'], stdin_file=str(archive))
+    assert result.rc == 0 and recorded(fake) == (['import', '-'], 'not a tar\n' * 100000)
+    with pytest.raises(CliError, match=r'cannot read .*missing\.tar'):
+        Cli('faketool', str(fake)).run(['import', '-'], stdin_file=str(tmp_path / 'missing.tar'))
+
+
+def test_a_runner_is_told_the_file_given_as_stdin():
+    seen = []
+    cli = Cli('docker', runner=lambda argv, data: seen.append((argv, data)) or (0, '', ''))
+    cli.run(['exec', '-i', 'node', 'ctr', 'import', '-'], stdin_file='/tmp/image.tar')
+    assert seen == [(['docker', 'exec', '-i', 'node', 'ctr', 'import', '-'], {'stdin_file': '/tmp/image.tar'})]

@@ -2,8 +2,9 @@
 
 Real: a docker-save archive written by the real docker daemon from the local Debian image (manifest.json parsing,
 image ID equal to `docker image inspect`). Fake: crictl JSON (shaped like crictl 1.32 output), since no kind node
-(with containerd and crictl) can run here before the node image exists. The load path itself (docker cp +
-ctr import) is not exercised here.
+(with containerd and crictl) can run here before the node image exists. The load path itself (the archive streamed
+into `ctr images import -` through `docker exec -i`, nodes side by side) runs in the e2e, on every site.yml of a lab
+without a registry.
 """
 
 import json
