@@ -13,8 +13,9 @@ set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo" || exit 1
 : "${OKL_CACHE:=/var/cache/openkasugai-tests}"
-: "${OKL_VENV:=$repo/.venv}"
-export OKL_CACHE OKL_VENV
+# shellcheck source=tests/bed/venv.sh
+source "$repo/tests/bed/venv.sh"
+export OKL_CACHE
 
 declare -a names=() times=() results=()
 suite_start=$(date +%s)

@@ -9,7 +9,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 : "${OKL_CACHE:=/var/cache/openkasugai-tests}"
-: "${OKL_VENV:=$repo/.venv}"
+# shellcheck source=tests/bed/venv.sh
+source "$here/venv.sh"
 : "${OKL_DEBIAN_MIRROR:=http://deb.debian.org/debian}"
 : "${OKL_BASE_IMAGE:=localhost/okl-debian:bookworm-systemd}"
 mkdir -p "$OKL_CACHE"
@@ -37,15 +38,25 @@ bash "$here/dockerd.sh" start
 log "docker $(docker version --format '{{.Server.Version}}') ready"
 
 # --- Python venv -------------------------------------------------------------
+# OKL_VENV (tests/bed/venv.sh): by default $OKL_CACHE/venv/<requirements.txt's hash>, shared by every clone;
+# made under a lock (two suites starting at once), its marker written last (an interrupted run makes it again).
 req_hash=$(sha256sum "$repo/requirements.txt" | cut -c1-16)
+exec {venv_lock}>"$OKL_CACHE/venv.lock"
+flock "$venv_lock"
 if [[ ! -f "$OKL_VENV/.requirements-$req_hash" ]]; then
   log "creating venv $OKL_VENV"
+  if [[ $OKL_VENV == "$OKL_CACHE/venv/$req_hash" ]]; then
+    # the venvs of earlier requirements (~0.5 GB each) go
+    mkdir -p "$OKL_CACHE/venv"
+    find "$OKL_CACHE/venv" -mindepth 1 -maxdepth 1 -not -name "$req_hash" -exec rm -rf {} +
+  fi
   python3 -m venv "$OKL_VENV"
   "$OKL_VENV/bin/pip" install -q --upgrade pip
   "$OKL_VENV/bin/pip" install -q --cache-dir "$OKL_CACHE/pip" -r "$repo/requirements.txt"
   rm -f "$OKL_VENV"/.requirements-*
   touch "$OKL_VENV/.requirements-$req_hash"
 fi
+exec {venv_lock}>&-
 
 # --- kind, the real binary the tests use (Go module proxy), the version the sample inventory pins -
 kind_version=$(sed -n '/^  kind:/,/version:/s/^ *version: *//p' "$repo/inventory/localhost-cpu/group_vars/all/downloads.yml")

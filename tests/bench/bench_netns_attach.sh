@@ -17,7 +17,11 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 # shellcheck disable=SC1091
-source "${OKL_VENV:-$repo/.venv}/bin/activate"
+OKL_CACHE=${OKL_CACHE:-/var/cache/openkasugai-tests}
+# shellcheck source=tests/bed/venv.sh
+source "$repo/tests/bed/venv.sh"
+# shellcheck disable=SC1091
+source "$OKL_VENV/bin/activate"
 export ANSIBLE_COLLECTIONS_PATH="$repo/.collection-root" ANSIBLE_FORCE_COLOR=0
 N=${OKL_BENCH_NETDEVS:-64}
 tag=okb$$

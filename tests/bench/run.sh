@@ -4,8 +4,11 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
+OKL_CACHE=${OKL_CACHE:-/var/cache/openkasugai-tests}
+# shellcheck source=tests/bed/venv.sh
+source "$repo/tests/bed/venv.sh"
 # shellcheck disable=SC1091
-source "${OKL_VENV:-$repo/.venv}/bin/activate"
+source "$OKL_VENV/bin/activate"
 # The import path pytest.ini gives the tests: the collection as Ansible imports it (helpers included:
 # ansible_collections.openkasugai.all_in_one.tests.unit.fakesys) and the accelerator device plugin.
 export PYTHONPATH="$repo/.collection-root:$repo/roles/function_images/files/accelerator-device-plugin${PYTHONPATH:+:$PYTHONPATH}"

@@ -22,7 +22,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 : "${OKL_CACHE:=/var/cache/openkasugai-tests}"
-: "${OKL_VENV:=$repo/.venv}"
+# shellcheck source=tests/bed/venv.sh
+source "$repo/tests/bed/venv.sh"
 : "${OKL_E2E_STATE:=/var/lib/openkasugai-e2e}"
 export OKL_CACHE
 k8s_version=${OKL_K8S_VERSION:-v1.34.1}
