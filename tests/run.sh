@@ -143,7 +143,11 @@ e2e_chain() {
     echo "e2e-prebuild $rc $(( $(date +%s) - start ))" >>"$chain_results"
     echo "e2e-prebuild finished (rc $rc); its phases:"
     sed -n '/===== e2e summary =====/,$p' "$prebuild_log"
-    ((rc == 0)) || { echo "the e2e builds what the prebuild left undone; its log:"; tail -n 40 "$prebuild_log"; }
+    if ((rc == 0)); then
+      export OKL_E2E_PREBUILT=1   # the e2e's tools phase does not run the prebuild's play again
+    else
+      echo "the e2e builds what the prebuild left undone; its log:"; tail -n 40 "$prebuild_log"
+    fi
     # the subshell keeps fd 9, and with it the lock, until it exits; the build itself runs without it
     exec 9>"$video_lock"
     flock 9
