@@ -16,6 +16,7 @@ import json
 import os
 import re
 import subprocess
+import tempfile
 
 OUTPUT_TAIL = 4000
 # searched after $PATH: modprobe and ip live in sbin, which a non-root PATH often lacks
@@ -148,12 +149,16 @@ class Cli:
         return [self.binary] + [str(a) for a in args]
 
     def run(self, args, check=True, input=None, env=None, timeout=None, what=None, cwd=None,  # pylint: disable=redefined-builtin
-            stdin_file=None):
+            stdin_file=None, stdin_writer=None):
         """Run the tool with ``args`` (a list); return a :class:`Result`.
 
         ``input``: text for its stdin, passed unchanged; ``stdin_file``: a file's path whose bytes are streamed to its
         stdin instead (an image archive of gigabytes: neither ``input`` nor AnsibleModule.run_command could hold it, so
         such a command always runs through subprocess, and a test's runner gets ``{'stdin_file': path}`` as input);
+        ``stdin_writer``: a callable given the tool's stdin (a binary file object) to write to while the tool runs,
+        for bytes made on the fly (an archive put together from others); likewise through subprocess, and a test's
+        runner gets ``{'stdin_writer': the callable}``. When the tool stops reading early, its exit status and
+        stderr say why; an exception of the writer stops the tool and is raised;
         ``env``: extra environment variables; ``cwd``: the directory it runs in;
         ``timeout``: seconds (standalone only: AnsibleModule.run_command has no timeout). With
         ``check`` a non-zero exit raises CliError: ``<what> failed: <the tool's error line>``,
@@ -163,7 +168,13 @@ class Cli:
         argv = self.argv(args)
         environ = dict(self.env, **(env or {}))
         if self.runner is not None:
-            rc, out, err = self.runner(argv, {'stdin_file': stdin_file} if stdin_file else input)
+            if stdin_writer is not None:
+                input = {'stdin_writer': stdin_writer}
+            elif stdin_file:
+                input = {'stdin_file': stdin_file}
+            rc, out, err = self.runner(argv, input)
+        elif stdin_writer is not None:
+            rc, out, err = self._subprocess_writing(argv, stdin_writer, environ, timeout or self.timeout, cwd)
         elif stdin_file is not None:
             try:
                 with open(stdin_file, 'rb') as stdin:
@@ -190,6 +201,38 @@ class Cli:
         except OSError as exc:
             raise CliError(f'{" ".join(argv)} could not run: {exc}', cmd=argv) from exc
         return proc.returncode, proc.stdout, proc.stderr
+
+    def _subprocess_writing(self, argv, writer, environ, timeout, cwd=None):
+        """Run ``argv`` with ``writer(stdin)`` writing its input; its outputs go to temporary files meanwhile (a
+        pipe it filled while nobody reads could block it, and the writer with it)."""
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            try:
+                proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=err,  # pylint: disable=consider-using-with
+                                        env=dict(os.environ, **environ), cwd=cwd)
+            except OSError as exc:
+                raise CliError(f'{" ".join(argv)} could not run: {exc}', cmd=argv) from exc
+            try:
+                writer(proc.stdin)
+            except BrokenPipeError:
+                pass  # it stopped reading: its exit status and stderr say why
+            except BaseException:
+                proc.kill()
+                proc.wait()
+                raise
+            finally:
+                try:
+                    proc.stdin.close()
+                except BrokenPipeError:
+                    pass
+            try:
+                rc = proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired as exc:
+                proc.kill()
+                proc.wait()
+                raise CliError(f'{" ".join(argv)} did not finish within {timeout}s', cmd=argv) from exc
+            out.seek(0)
+            err.seek(0)
+            return rc, out.read().decode('utf-8', 'replace'), err.read().decode('utf-8', 'replace')
 
     def run_json(self, args, **kwargs):
         """Run a command that prints JSON (see :meth:`run`) and return the parsed value (None for no output)."""

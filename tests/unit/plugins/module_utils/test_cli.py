@@ -220,3 +220,50 @@ def test_a_runner_is_told_the_file_given_as_stdin():
     cli = Cli('docker', runner=lambda argv, data: seen.append((argv, data)) or (0, '', ''))
     cli.run(['exec', '-i', 'node', 'ctr', 'import', '-'], stdin_file='/tmp/image.tar')
     assert seen == [(['docker', 'exec', '-i', 'node', 'ctr', 'import', '-'], {'stdin_file': '/tmp/image.tar'})]
+
+
+def test_a_writer_streams_to_stdin_while_the_tool_runs(tmp_path, monkeypatch):
+    # bytes made on the fly (an archive put together from others), more than a pipe holds: written as the tool reads
+    fake = tool(tmp_path, 'faketool')
+    monkeypatch.setattr(AnsibleModule, 'run_command', lambda *args, **kwargs: pytest.fail('run_command was used'))
+    module = type('Module', (), {'run_command': AnsibleModule.run_command})()
+
+    def write(stdin):
+        for _ in range(1000):
+            stdin.write(b'0123456789' * 100)
+
+    result = Cli('faketool', str(fake), module=module).run(['import', '-'], stdin_writer=write)
+    assert result.rc == 0 and recorded(fake) == (['import', '-'], '0123456789' * 100000)
+
+
+def test_a_tool_that_stops_reading_is_judged_by_its_exit_status(tmp_path):
+    quitter = tool(tmp_path, 'quitter', '#!/bin/sh\nhead -c 10 >/dev/null\necho "unexpected EOF in layer" >&2\nexit 3\n')
+
+    def write(stdin):
+        for _ in range(10000):
+            stdin.write(b'x' * 1000)
+
+    with pytest.raises(CliError, match='importing failed: unexpected EOF in layer') as caught:
+        Cli('quitter', str(quitter)).run(['import', '-'], stdin_writer=write, what='importing')
+    assert caught.value.rc == 3
+
+
+def test_a_failing_writer_stops_the_tool_and_is_raised(tmp_path):
+    reader = tool(tmp_path, 'reader', '#!/bin/sh\ncat >/dev/null\n')
+
+    def write(stdin):
+        stdin.write(b'partial')
+        raise ValueError('layer x.tar is not a regular file')
+
+    with pytest.raises(ValueError, match='not a regular file'):
+        Cli('reader', str(reader)).run(['import', '-'], stdin_writer=write)
+
+
+def test_a_runner_is_given_the_writer():
+    seen = []
+
+    def write(stdin):
+        stdin.write(b'archive')
+
+    Cli('docker', runner=lambda argv, data: seen.append((argv, data)) or (0, '', '')).run(['exec', '-i', 'n', 'ctr'], stdin_writer=write)
+    assert seen == [(['docker', 'exec', '-i', 'n', 'ctr'], {'stdin_writer': write})]

@@ -1,16 +1,25 @@
 """Tests of the kind_load module's pure parts.
 
 Real: a docker-save archive written by the real docker daemon from the local Debian image (manifest.json parsing,
-image ID equal to `docker image inspect`). Fake: crictl JSON (shaped like crictl 1.32 output), since no kind node
-(with containerd and crictl) can run here before the node image exists. The load path itself (the archive streamed
+image ID equal to `docker image inspect`); the archive put together from several (write_merged) imported by a real
+containerd (Debian's, on this host, in a directory of its own) through `ctr images import -`, as a kind node's takes
+it. Fake: crictl JSON (shaped like crictl 1.32 output), since no kind node (with containerd and crictl) can run here
+before the node image exists, and the docker runner of the routing test. The load path itself (the archives streamed
 into `ctr images import -` through `docker exec -i`, nodes side by side) runs in the e2e, on every site.yml of a lab
 without a registry.
 """
 
+import hashlib
+import io
 import json
+import os
+import shutil
 import subprocess
+import tarfile
+import time
 
 import pytest
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli
 from ansible_collections.openkasugai.all_in_one.plugins.modules import kind_load
 
 IMAGE = 'localhost/okl-debian:bookworm-systemd'
@@ -82,3 +91,128 @@ def test_archive_specs_take_paths_and_roles():
 def test_archive_specs_name_the_bad_entry(entry, field):
     with pytest.raises(ValueError, match=field):
         kind_load.archive_specs([entry])
+
+
+def layer(files):
+    """A layer: an uncompressed tar of ``files`` ({name: bytes})."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w') as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def image_archive(path, ref, layers, legacy=False):
+    """Write a docker-archive of one image as containers/image does (buildah push, skopeo copy): each layer as
+    <its digest>.tar, the config as <its digest>.json, plus the legacy files containerd ignores; or, with ``legacy``,
+    its layers under <n>/layer.tar as Docker 20.10's docker save names them. Returns the image ID."""
+    diff_ids = ['sha256:' + hashlib.sha256(data).hexdigest() for data in layers]
+    config = json.dumps({'architecture': 'amd64', 'os': 'linux', 'config': {'Cmd': ['/bin/true']},
+                         'rootfs': {'type': 'layers', 'diff_ids': diff_ids}}).encode()
+    config_hex = hashlib.sha256(config).hexdigest()
+    names = [f'{i}/layer.tar' if legacy else d.split(':')[1] + '.tar' for i, d in enumerate(diff_ids)]
+    members = list(zip(names, layers, strict=True)) + [(config_hex + '.json', config), ('repositories', b'{}')]
+    members.append(('manifest.json', json.dumps([{'Config': config_hex + '.json', 'RepoTags': [ref], 'Layers': names}]).encode()))
+    with tarfile.open(path, 'w') as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return 'sha256:' + config_hex
+
+
+BASE = layer({'etc/os-release': b'ID=debian\n' * 1000})
+
+
+@pytest.fixture
+def archives(tmp_path):
+    """Two images on one base layer (as the lab's add-on images on its Debian base), and one in the legacy layout."""
+    paths = {name: str(tmp_path / f'{name}.tar') for name in ('a', 'b', 'old')}
+    ids = {
+        'a': image_archive(paths['a'], 'localhost/a:1', [BASE, layer({'usr/bin/a': b'a'})]),
+        'b': image_archive(paths['b'], 'localhost/b:1', [BASE, layer({'usr/bin/b': b'b'})]),
+        'old': image_archive(paths['old'], 'localhost/old:1', [BASE], legacy=True),
+    }
+    return paths, ids
+
+
+def test_only_archives_named_by_digests_are_merged(archives):
+    paths, _ids = archives
+    assert kind_load.mergeable(paths['a']) and kind_load.mergeable(paths['b'])
+    assert not kind_load.mergeable(paths['old'])  # <n>/layer.tar: the same name need not be the same content
+
+
+def test_the_merged_archive_holds_each_layer_once_and_every_image(archives):
+    paths, ids = archives
+    out = io.BytesIO()
+    kind_load.write_merged([paths['a'], paths['b']], out)
+    out.seek(0)
+    with tarfile.open(fileobj=out) as tar:
+        names = tar.getnames()
+        manifest = json.load(tar.extractfile('manifest.json'))
+    base = hashlib.sha256(BASE).hexdigest() + '.tar'
+    assert names.count(base) == 1 and names[-1] == 'manifest.json' and 'repositories' not in names
+    assert [(entry['RepoTags'], 'sha256:' + entry['Config'][:-5]) for entry in manifest] == [(['localhost/a:1'], ids['a']), (['localhost/b:1'], ids['b'])]
+    assert len(names) == 1 + 2 + 2 + 1  # the base, each image's own layer, the two configs, the manifest
+
+
+@pytest.fixture
+def containerd(tmp_path_factory):
+    """A real containerd (Debian's package, as the test bed installs with docker.io) with a root of its own."""
+    if os.geteuid() != 0 or not shutil.which('containerd') or not shutil.which('ctr'):
+        pytest.skip('needs root, containerd and ctr')
+    root = tmp_path_factory.mktemp('ctrd')
+    socket = root / 'c.sock'
+    config = root / 'config.toml'
+    config.write_text(f'version = 2\nroot = "{root}/root"\nstate = "{root}/state"\n'
+                      f'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "{socket}"\n')
+    with open(root / 'log', 'wb') as log:
+        proc = subprocess.Popen(['containerd', '-c', str(config)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while subprocess.run(['ctr', '-a', str(socket), 'version'], capture_output=True, check=False).returncode != 0:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail('containerd did not start: ' + (root / 'log').read_text()[-2000:])
+            time.sleep(0.2)
+        yield str(socket)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def test_a_real_containerd_imports_the_merged_archive(archives, containerd):
+    paths, ids = archives
+    ctr = Cli('ctr')
+    argv = ['-a', containerd, '--namespace', 'k8s.io', 'images', 'import', '--all-platforms', '--digests', '--snapshotter', 'native', '-']
+    ctr.run(argv, stdin_writer=lambda stdin: kind_load.write_merged([paths['a'], paths['b']], stdin))
+    refs = ctr.run(['-a', containerd, '--namespace', 'k8s.io', 'images', 'ls', '-q']).stdout.split()
+    assert {'localhost/a:1', 'localhost/b:1'} <= set(refs)
+    content = ctr.run(['-a', containerd, '--namespace', 'k8s.io', 'content', 'ls', '-q']).stdout.split()
+    assert {ids['a'], ids['b'], 'sha256:' + hashlib.sha256(BASE).hexdigest()} <= set(content)
+
+
+def test_a_nodes_mergeable_archives_go_as_one_the_others_alone(archives):
+    paths, _ids = archives
+    calls = []
+
+    def runner(argv, data):
+        calls.append((argv[3], data))  # docker exec -i NODE ctr ...
+        return 0, '', ''
+
+    docker = Cli('docker', runner=runner)
+    module = type('Module', (), {'tmpdir': '/nonexistent', 'fail_json': lambda self, **kw: pytest.fail(kw['msg'])})()
+    missing = {'lab-worker': [paths['a'], paths['b'], paths['old']], 'lab-control-plane': [paths['a']]}
+    kind_load.import_missing(module, docker, missing, list(paths.values()))
+    by_node = {}
+    for node, data in calls:
+        by_node.setdefault(node, []).append(data)
+    worker = by_node['lab-worker']
+    assert len(worker) == 2 and 'stdin_writer' in worker[0] and worker[1] == {'stdin_file': paths['old']}
+    assert by_node['lab-control-plane'] == [{'stdin_file': paths['a']}]  # one archive: streamed as it is
+    out = io.BytesIO()
+    worker[0]['stdin_writer'](out)
+    out.seek(0)
+    with tarfile.open(fileobj=out) as tar:
+        assert [entry['RepoTags'] for entry in json.load(tar.extractfile('manifest.json'))] == [['localhost/a:1'], ['localhost/b:1']]
