@@ -229,8 +229,7 @@ def test_a_writer_streams_to_stdin_while_the_tool_runs(tmp_path, monkeypatch):
     module = type('Module', (), {'run_command': AnsibleModule.run_command})()
 
     def write(stdin):
-        for _ in range(1000):
-            stdin.write(b'0123456789' * 100)
+        stdin.writelines([b'0123456789' * 100] * 1000)
 
     result = Cli('faketool', str(fake), module=module).run(['import', '-'], stdin_writer=write)
     assert result.rc == 0 and recorded(fake) == (['import', '-'], '0123456789' * 100000)
@@ -240,8 +239,7 @@ def test_a_tool_that_stops_reading_is_judged_by_its_exit_status(tmp_path):
     quitter = tool(tmp_path, 'quitter', '#!/bin/sh\nhead -c 10 >/dev/null\necho "unexpected EOF in layer" >&2\nexit 3\n')
 
     def write(stdin):
-        for _ in range(10000):
-            stdin.write(b'x' * 1000)
+        stdin.writelines([b'x' * 1000] * 10000)
 
     with pytest.raises(CliError, match='importing failed: unexpected EOF in layer') as caught:
         Cli('quitter', str(quitter)).run(['import', '-'], stdin_writer=write, what='importing')
