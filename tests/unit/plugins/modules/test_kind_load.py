@@ -128,20 +128,23 @@ BASE = layer({'etc/os-release': b'ID=debian\n' * 1000})
 
 @pytest.fixture
 def archives(tmp_path):
-    """Two images on one base layer (as the lab's add-on images on its Debian base), and one in the legacy layout."""
-    paths = {name: str(tmp_path / f'{name}.tar') for name in ('a', 'b', 'old')}
+    """Two images on one base layer (as the lab's add-on images on its Debian base), one on a base of its own, and
+    one in the legacy layout."""
+    paths = {name: str(tmp_path / f'{name}.tar') for name in ('a', 'b', 'c', 'old')}
     ids = {
         'a': image_archive(paths['a'], 'localhost/a:1', [BASE, layer({'usr/bin/a': b'a'})]),
         'b': image_archive(paths['b'], 'localhost/b:1', [BASE, layer({'usr/bin/b': b'b'})]),
+        'c': image_archive(paths['c'], 'localhost/c:1', [layer({'bin/c': b'c' * 700})]),
         'old': image_archive(paths['old'], 'localhost/old:1', [BASE], legacy=True),
     }
     return paths, ids
 
 
 def test_only_archives_named_by_digests_are_merged(archives):
-    paths, _ids = archives
-    assert kind_load.mergeable(paths['a']) and kind_load.mergeable(paths['b'])
-    assert not kind_load.mergeable(paths['old'])  # <n>/layer.tar: the same name need not be the same content
+    paths, ids = archives
+    base = hashlib.sha256(BASE).hexdigest() + '.tar'
+    assert base in kind_load.archive_files(paths['a']) and ids['a'].split(':')[1] + '.json' in kind_load.archive_files(paths['a'])
+    assert kind_load.archive_files(paths['old']) is None  # <n>/layer.tar: the same name need not be the same content
 
 
 def test_the_merged_archive_holds_each_layer_once_and_every_image(archives):
@@ -203,14 +206,15 @@ def test_a_nodes_mergeable_archives_go_as_one_the_others_alone(archives):
 
     docker = Cli('docker', runner=runner)
     module = type('Module', (), {'tmpdir': '/nonexistent', 'fail_json': lambda self, **kw: pytest.fail(kw['msg'])})()
-    missing = {'lab-worker': [paths['a'], paths['b'], paths['old']], 'lab-control-plane': [paths['a']]}
+    missing = {'lab-worker': [paths['a'], paths['c'], paths['b'], paths['old']], 'lab-control-plane': [paths['a'], paths['c']]}
     kind_load.import_missing(module, docker, missing, list(paths.values()))
     by_node = {}
     for node, data in calls:
         by_node.setdefault(node, []).append(data)
     worker = by_node['lab-worker']
-    assert len(worker) == 2 and 'stdin_writer' in worker[0] and worker[1] == {'stdin_file': paths['old']}
-    assert by_node['lab-control-plane'] == [{'stdin_file': paths['a']}]  # one archive: streamed as it is
+    # a and b share their base; c shares nothing (putting it together would only cost a copy); old is legacy
+    assert len(worker) == 3 and 'stdin_writer' in worker[0] and worker[1:] == [{'stdin_file': paths['c']}, {'stdin_file': paths['old']}]
+    assert by_node['lab-control-plane'] == [{'stdin_file': paths['a']}, {'stdin_file': paths['c']}]  # nothing shared
     out = io.BytesIO()
     worker[0]['stdin_writer'](out)
     out.seek(0)
