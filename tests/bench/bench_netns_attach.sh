@@ -16,7 +16,6 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
-# shellcheck disable=SC1091
 OKL_CACHE=${OKL_CACHE:-/var/cache/openkasugai-tests}
 # shellcheck source=tests/bed/venv.sh
 source "$repo/tests/bed/venv.sh"
