@@ -160,7 +160,8 @@ class Cli:
         runner gets ``{'stdin_writer': the callable}``. When the tool stops reading early, its exit status and
         stderr say why; an exception of the writer stops the tool and is raised;
         ``env``: extra environment variables; ``cwd``: the directory it runs in;
-        ``timeout``: seconds (standalone only: AnsibleModule.run_command has no timeout). With
+        ``timeout``: seconds (a command given one runs through subprocess, AnsibleModule.run_command having none;
+        without one, the ``timeout`` of the Cli when standalone). With
         ``check`` a non-zero exit raises CliError: ``<what> failed: <the tool's error line>``,
         ``what`` defaulting to the command's first words. A command that cannot start or times
         out raises CliError whatever ``check`` says.
@@ -181,7 +182,7 @@ class Cli:
                     rc, out, err = self._subprocess(argv, None, environ, timeout or self.timeout, cwd, stdin=stdin)
             except OSError as exc:
                 raise CliError(f'{" ".join(argv)}: cannot read {stdin_file}: {exc}', cmd=argv) from exc
-        elif self.module is not None:
+        elif self.module is not None and not timeout:
             rc, out, err = self.module.run_command(argv, data=input, binary_data=True, environ_update=environ,
                                                    expand_user_and_vars=False, cwd=cwd)
         else:

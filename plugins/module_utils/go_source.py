@@ -118,6 +118,15 @@ class GoBuilder:
         env = dict(self.env, GOFLAGS=(self.env.get('GOFLAGS', '') + ' -mod=mod -modcacherw').strip())
         return self.go.run(args, env=env, what=what, cwd=work)
 
+    def _build(self, ldflags, out, packages, work, what):
+        """``go build -trimpath`` of ``packages`` into ``out`` with ``ldflags``. Binaries linked without DWARF (``-w``)
+        are compiled without it too (``-dwarf=false``, which the go command gives the compiler only for ``go run``):
+        the linker would drop it anyway, and a cold build of Kubernetes spends part of its compile making it."""
+        args = ['build', '-trimpath', '-ldflags', ldflags]
+        if '-w' in ldflags.split():
+            args.append('-gcflags=all=-dwarf=false')
+        return self._run(args + ['-o', out] + list(packages), work, what)
+
     def _finish(self, out, work):
         with open(os.path.join(out, '.done'), 'w') as f:
             f.write('recipe %d\n' % RECIPE)
@@ -141,8 +150,8 @@ class GoBuilder:
             f.write(go_mod)
         shutil.rmtree(out, ignore_errors=True)
         os.makedirs(out)
-        self._run(['build', '-trimpath', '-ldflags', kubernetes_ldflags(version), '-o', out + '/']
-                  + ['k8s.io/kubernetes/cmd/%s' % c for c in commands], work, 'building Kubernetes %s (%s)' % (version, ', '.join(commands)))
+        self._build(kubernetes_ldflags(version), out + '/', ['k8s.io/kubernetes/cmd/%s' % c for c in commands], work,
+                    'building Kubernetes %s (%s)' % (version, ', '.join(commands)))
         return self._finish(out, work)
 
     def module(self, name, package, requires, output, source_dir=None, ldflags='-s -w', go_version='1.24'):
@@ -167,6 +176,5 @@ class GoBuilder:
             f.write('\n'.join(lines) + '\n')
         shutil.rmtree(out, ignore_errors=True)
         os.makedirs(out)
-        self._run(['build', '-trimpath', '-ldflags', ldflags, '-o', os.path.join(out, output), package], work,
-                  'building %s (%s)' % (output, name))
+        self._build(ldflags, os.path.join(out, output), [package], work, 'building %s (%s)' % (output, name))
         return self._finish(out, work)

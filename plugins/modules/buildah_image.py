@@ -40,11 +40,12 @@ options:
     type: str
   images:
     description:
-      - Several images in one task, handled one after the other with the same shared settings (I(push),
-        I(cert_dir), I(authfile), I(tls_verify), I(registries_conf), I(pull), I(layers), I(force), I(state)).
-        A no-op check of many images costs one module run instead of one per image.
+      - Several images in one task with the same shared settings (I(push), I(cert_dir), I(authfile),
+        I(tls_verify), I(registries_conf), I(pull), I(layers), I(force), I(state)), in list order, I(parallel)
+        at a time. A no-op check of many images costs one module run instead of one per image.
       - Each entry takes the per-image options, with the same meaning as at the top level.
-      - The first image that fails stops the task; the message starts with its name.
+      - The first image that fails stops the task (no other image starts after it; those already running
+        finish); the message starts with its name.
     type: list
     elements: dict
     suboptions:
@@ -80,6 +81,13 @@ options:
         description: Paths inside I(context) that the input digest covers (default the whole context).
         type: list
         elements: str
+      cache_group:
+        description:
+          - Images of the same group compile the same dependencies into the caches of I(volumes) (for example
+            controllers of one Go module set). With I(parallel) above 1, an image of a group starts only once the
+            first image of its group (in list order) has ended, and then finds that work in the caches instead
+            of doing it a second time beside it. Images without a group start as soon as a slot is free.
+        type: str
       archive:
         description: Also export the image to an archive file.
         type: dict
@@ -214,6 +222,16 @@ options:
         type: str
         choices: [docker-archive, oci-archive]
         default: docker-archive
+  parallel:
+    description:
+      - With I(images), how many of them are handled at the same time (each a C(buildah) process of its own);
+        the next image in list order starts as soon as one ends (see I(images[].cache_group)).
+    type: int
+    default: 1
+  build_timeout:
+    description:
+      - Seconds one C(buildah bud) may run; a build that takes longer is stopped and fails the image. Default no limit.
+    type: int
   force:
     description:
       - Build even when an image with the same input digest exists (and push it when I(push=true)).
@@ -292,6 +310,23 @@ EXAMPLES = r'''
   check_mode: true
   register: plan
 
+- name: Build three images two at a time; the second controller waits for the first one's Go compile
+  openkasugai.all_in_one.buildah_image:
+    images:
+      - name: localhost/wbfunction:1.1.0
+        context: /src/controller/src
+        containerfile: /var/lib/openkasugai-lab/containerfiles/WBFunction.Containerfile
+        cache_group: controllers
+      - name: localhost/wbconnection:1.1.0
+        context: /src/controller/src
+        containerfile: /var/lib/openkasugai-lab/containerfiles/WBConnection.Containerfile
+        cache_group: controllers
+      - name: localhost/kube-rbac-proxy:v0.14.1
+        context: /var/lib/openkasugai-lab/kube-rbac-proxy
+    volumes: [/var/cache/go/build:/root/.cache/go-build]
+    parallel: 2
+    build_timeout: 3600
+
 - name: Remove the local image and its archive
   openkasugai.all_in_one.buildah_image:
     name: localhost/cpufunc_calcapp:latest
@@ -369,7 +404,9 @@ cmd:
 import json
 import os
 import tempfile
+import threading
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.buildah import (
@@ -426,6 +463,7 @@ class Tools:
         self._skopeo = None
         self.base_images = {docker_reference(ref): source for ref, source in (params['base_images'] or {}).items()}
         self.bases_done = {}  # reference -> image ID, once per module run
+        self.bases_lock = threading.Lock()  # images built side by side may need the same base
 
     def image_id(self, ref):
         """Local image ID of ``ref``, or '' when local storage does not have it."""
@@ -455,6 +493,10 @@ class Tools:
     def ensure_base(self, ref, check):
         """Make local storage hold the local base for ``ref`` (a docker reference); returns
         ``(image ID or '', changed)``."""
+        with self.bases_lock:
+            return self._ensure_base(ref, check)
+
+    def _ensure_base(self, ref, check):
         if ref in self.bases_done:
             return self.bases_done[ref], False
         source = self.base_images[ref]
@@ -564,13 +606,13 @@ class BuildahImage:
         self.result['cmd'] = self.buildah.argv(cmd)
         started = time.monotonic()
         try:
-            result = self.buildah.run(cmd, check=False)
+            result = self.buildah.run(cmd, check=False, timeout=p['build_timeout'])
             rc, out, err = result
             if rc != 0 and CACHE_RACE in err:
                 # buildah's layer-cache lookup walks every image in storage; an image another build removed
                 # meanwhile (a parallel build dropping the image it replaced) fails it before any step ran.
                 # The storage is consistent again once that removal finished: the same build, once more.
-                result = self.buildah.run(cmd, check=False)
+                result = self.buildah.run(cmd, check=False, timeout=p['build_timeout'])
                 rc, out, err = result
             if rc != 0:
                 # a RUN step's own failure (its downloads, its compiler) is not about the registry
@@ -841,6 +883,7 @@ def main():
                 'target': {'type': 'str'},
                 'runtime': {'type': 'str'},
                 'inputs': {'type': 'list', 'elements': 'str'},
+                'cache_group': {'type': 'str'},
                 'archive': {'type': 'dict', 'options': {
                     'path': {'type': 'path', 'required': True},
                     'format': {'type': 'str', 'default': 'docker-archive', 'choices': ['docker-archive', 'oci-archive']},
@@ -867,6 +910,8 @@ def main():
                 'path': {'type': 'path', 'required': True},
                 'format': {'type': 'str', 'default': 'docker-archive', 'choices': ['docker-archive', 'oci-archive']},
             }},
+            'parallel': {'type': 'int', 'default': 1},
+            'build_timeout': {'type': 'int'},
             'force': {'type': 'bool', 'default': False},
             'state': {'type': 'str', 'default': 'present', 'choices': ['present', 'absent']},
             'buildah_path': {'type': 'path'},
@@ -876,25 +921,67 @@ def main():
         required_one_of=[['name', 'images']],
         mutually_exclusive=[['name', 'images']],
     )
+    for option in ('parallel', 'build_timeout'):
+        if module.params[option] is not None and module.params[option] < 1:
+            module.fail_json(msg=f'{option} must be 1 or more, not {module.params[option]}')
     shared = {k: v for k, v in module.params.items() if k not in IMAGE_FIELDS and k != 'images'}
     try:
         tools = Tools(module, shared)
         if module.params['images'] is None:
             params = dict(shared, **{k: module.params[k] for k in IMAGE_FIELDS})
             module.exit_json(**BuildahImage(module, clean(params), tools).run())
-        results = []
-        for image in module.params['images']:
-            try:
-                results.append(BuildahImage(module, clean(dict(shared, **image)), tools).run())
-            except (CliError, ValueError) as exc:
-                kwargs = exc.as_dict() if isinstance(exc, CliError) else {'msg': str(exc)}
-                kwargs['msg'] = '{}: {}'.format(image['name'], kwargs['msg'])
-                module.fail_json(images=results, **kwargs)
-        module.exit_json(changed=any(r['changed'] for r in results), images=results)
+        images = module.params['images']
+        results, failed = run_images(len(images), lambda i: BuildahImage(module, clean(dict(shared, **images[i])), tools).run(),
+                                     [image.get('cache_group') for image in images], module.params['parallel'])
+        done = [r for r in results if r is not None]
+        if failed is not None:
+            index, exc = failed
+            kwargs = exc.as_dict() if isinstance(exc, CliError) else {'msg': str(exc)}
+            kwargs['msg'] = '{}: {}'.format(images[index]['name'], kwargs['msg'])
+            module.fail_json(images=done, **kwargs)
+        module.exit_json(changed=any(r['changed'] for r in done), images=done)
     except CliError as exc:
         module.fail_json(**exc.as_dict())
     except ValueError as exc:
         module.fail_json(msg=str(exc))
+
+
+def run_images(count, handle, groups, parallel):
+    """Call ``handle(index)`` for each of ``count`` images, ``parallel`` at a time in index order; an image whose
+    ``groups[index]`` is set starts only once the first image of that group has ended. Returns ``(results, failed)``:
+    the results by index (None for an image not handled), and ``(index, exception)`` of the first image whose
+    handle raised CliError or ValueError (no image starts after it; those running finish), else None."""
+    first = {}
+    for index, group in enumerate(groups):
+        if group:
+            first.setdefault(group, index)
+    results = [None] * count
+    failed = None
+    ended = set()
+    pending = list(range(count))
+    running = {}
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        while pending or running:
+            if failed is None:
+                for index in list(pending):
+                    if len(running) >= max(1, parallel):
+                        break
+                    if groups[index] and first[groups[index]] != index and first[groups[index]] not in ended:
+                        continue
+                    pending.remove(index)
+                    running[pool.submit(handle, index)] = index
+            if not running:
+                break
+            finished, _running = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                index = running.pop(future)
+                ended.add(index)
+                try:
+                    results[index] = future.result()
+                except (CliError, ValueError) as exc:
+                    if failed is None:
+                        failed = (index, exc)
+    return results, failed
 
 
 def clean(params):

@@ -114,12 +114,30 @@ recipes:
       description: Environment kept for the build and runtime (upstream's own DPDK library path and Xilinx XRT's are dropped).
       type: dict
       sample: {CGO_CFLAGS_ALLOW: -mrtm}
+    go_sum:
+      description:
+        - The sha256 of the C(go.sum) the image copies (empty when it copies none). Controllers with the same
+          C(go.sum) and builder compile the same dependencies (the images stage builds the first of them before
+          the others, which then find its work in the shared Go build cache).
+      type: str
+      sample: 5d41402abc4b2a76b9719d911017c592ae3fc1d5e0c0c2d0f8c5e8b8c9e1f0a2
 '''
 
+import hashlib
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.controller_build import RecipeError, controller_recipe
+
+
+def go_sum_digest(source, inputs):
+    """The sha256 of the go.sum among a recipe's inputs (paths under src/), '' when there is none."""
+    for path in inputs:
+        full = os.path.join(source, 'src', path)
+        if os.path.basename(path) == 'go.sum' and os.path.isfile(full):
+            with open(full, 'rb') as handle:
+                return hashlib.sha256(handle.read()).hexdigest()
+    return ''
 
 
 def main():
@@ -145,6 +163,7 @@ def main():
             recipes[name] = controller_recipe(text, name)
         except RecipeError as exc:
             module.fail_json(msg=f'controllers: {exc}')
+        recipes[name]['go_sum'] = go_sum_digest(source, recipes[name]['inputs'])
     module.exit_json(changed=False, recipes=recipes)
 
 

@@ -126,6 +126,22 @@ def test_a_command_that_cannot_run_or_hangs_is_an_error(tmp_path):
         Cli('slow', str(slow)).run([], timeout=0.2)
 
 
+class NoRunCommand:
+    """An AnsibleModule stand-in whose run_command must not be called: it has no timeout."""
+
+    def run_command(self, *args, **kwargs):
+        raise AssertionError('run_command cannot stop a command that takes too long')
+
+
+def test_a_timeout_holds_for_a_cli_of_a_module_too(tmp_path):
+    slow = tool(tmp_path, 'slow', '#!/bin/sh\nexec sleep 5\n')
+    cli = Cli('slow', str(slow), module=NoRunCommand())
+    with pytest.raises(CliError, match='did not finish within 0.2s'):
+        cli.run([], timeout=0.2)
+    quick = tool(tmp_path, 'quick', '#!/bin/sh\necho "$QUICK_SAYS"\n')
+    assert Cli('quick', str(quick), module=NoRunCommand(), env={'QUICK_SAYS': 'done'}).run([], timeout=5).stdout == 'done\n'
+
+
 @pytest.mark.parametrize(('text', 'expected'), [
     ('kind v0.27.0 go1.26.8 linux/amd64', (0, 27, 0)),
     ('kind version 0.8.1', (0, 8, 1)),

@@ -93,3 +93,16 @@ def test_a_main_package_is_built_once(tmp_path):
     assert again.module('hello', '.', {}, 'hello', source_dir=str(src)) == out
     assert again.built == []
     assert not os.listdir(str(tmp_path / 'cache' / 'work'))  # work directories are removed after a build
+
+
+@pytest.mark.parametrize(('ldflags', 'dwarf_off'), [('-s -w', True), ('-s -w -X main.v=1', True), ('-s', False), ('-X main.w=-w', False)])
+def test_a_binary_linked_without_dwarf_is_compiled_without_it(tmp_path, ldflags, dwarf_off):
+    src = tmp_path / 'src'
+    src.mkdir()
+    (src / 'main.go').write_text('package main\n\nfunc main() {}\n')
+    calls = []
+    go = Cli('go', '/usr/local/go/bin/go', runner=lambda argv, _input: (calls.append(argv), (0, '', ''))[1])
+    go_source.GoBuilder(go, str(tmp_path / 'cache')).module('pause', '.', {}, 'pause', source_dir=str(src), ldflags=ldflags)
+    (build,) = [argv for argv in calls if argv[1] == 'build']
+    assert build[build.index('-ldflags') + 1] == ldflags
+    assert ('-gcflags=all=-dwarf=false' in build) is dwarf_off
