@@ -106,14 +106,14 @@ molecule_all() {
   return "$rc"
 }
 
-# The e2e runs in the background from right after setup, beside lint, sanity, unit, integration and molecule,
-# which mostly wait (on apt, systemd and the Docker engine): on a warm machine it is the longest stage, and
-# this shell only runs the rest meanwhile. Its chain (e2e_chain, its output in tests/output/e2e-chain.log,
-# printed at the end):
+# The e2e runs in the background from right after setup; lint, sanity, unit, integration and molecule, which
+# mostly wait (on apt, systemd and the Docker engine), run beside it once its prebuild has ended: it is the
+# longest stage, and this shell only runs the rest meanwhile. Its chain (e2e_chain, its output in
+# tests/output/e2e-chain.log, printed at the end):
 #  1. the builds that need no cluster (the node image, base images, controller, function and add-on images:
-#     tens of minutes of compiling on a cold machine; `tests/e2e/run.sh prebuild`), at a higher CPU and I/O
-#     priority (nice -10, best-effort I/O class level 0): they are the longest path of a cold run, and on 2
-#     cores the kernel then gives the compilers the CPU and molecule the rest (e2e-prebuild in the summary);
+#     tens of minutes of compiling on a cold machine; `tests/e2e/run.sh prebuild`), alone, at a higher CPU and
+#     I/O priority (nice -10, best-effort I/O class level 0) than anything else on the machine (e2e-prebuild in
+#     the summary);
 #  2. the video images (~2 GB each, needed from the e2e's video-images phase on; `tests/e2e/run.sh
 #     prebuild-video`), built beside the e2e's first phases (site, its no-op re-run: mostly waiting on the
 #     cluster) at a lower priority (nice 10, best-effort I/O level 7) so that the lab's control plane is not
@@ -123,14 +123,16 @@ molecule_all() {
 #  3. the e2e itself (at the default priority). Its restart phase stops and starts the Docker engine, which
 #     molecule's containers run on: it first waits for the lock this shell holds until molecule has ended
 #     (OKL_E2E_DOCKER_LOCK).
-# The unit and integration tests run at the prebuild's priority while it is still compiling (a cold run saw the
-# device plugin's kubelet-restart test fail behind its compilers at nice 0), else at the default one, the
-# e2e's (a warm run's prebuild is over in a minute: at nice -10 they took the CPU from the e2e's site phase).
-# OKL_E2E_PREBUILD_NICE=0 runs them all at the default priority; OKL_E2E_PREBUILD=0 leaves the builds to the
-# e2e's own phases.
+# The other stages (lint ... molecule) start once the prebuild has ended (tests/output/e2e-prebuild.lock, held
+# by the chain until then), beside the e2e as on a warm machine: on a cold machine the prebuild is CPU-bound
+# on both cores for half an hour and the longest path of the run, and whatever ran beside it (molecule's package
+# installs, sanity's pylint, the unit tests) made it that much longer (80 min cold with them beside it); the e2e
+# leaves them room (its first phases mostly wait on the cluster), and they end long before its restart phase
+# needs molecule gone. On a warm machine the prebuild is over in a minute. OKL_E2E_PREBUILD_NICE=0 runs it at the
+# default priority; OKL_E2E_PREBUILD=0 leaves the builds to the e2e's own phases and starts the rest at once.
 output="$repo/tests/output"
 chain_pid="" chain_log="$output/e2e-chain.log" chain_results="$output/e2e-chain.results"
-docker_lock="$output/docker-users.lock"
+docker_lock="$output/docker-users.lock" prebuild_lock="$output/e2e-prebuild.lock" prebuild_locked=0
 e2e_chain() {
   local start rc video_pid="" video_start=0 video_end="$output/e2e-prebuild-video.end"
   local video_lock="$output/e2e-prebuild-video.lock" prebuild_log="$output/e2e-prebuild.log" video_log="$output/e2e-prebuild-video.log"
@@ -138,8 +140,9 @@ e2e_chain() {
   if [[ ${OKL_E2E_PREBUILD:-1} == 1 ]]; then
     echo "e2e prebuild (log $prebuild_log)"
     start=$(date +%s)
-    nice -n "-${OKL_E2E_PREBUILD_NICE:-10}" ionice -t -c 2 -n 0 bash tests/e2e/run.sh prebuild >"$prebuild_log" 2>&1
+    nice -n "-${OKL_E2E_PREBUILD_NICE:-10}" ionice -t -c 2 -n 0 bash tests/e2e/run.sh prebuild 7>&- >"$prebuild_log" 2>&1
     rc=$?
+    exec 7>&-   # the other stages start now (wait_prebuild)
     echo "e2e-prebuild $rc $(( $(date +%s) - start ))" >>"$chain_results"
     echo "e2e-prebuild finished (rc $rc); its phases:"
     sed -n '/===== e2e summary =====/,$p' "$prebuild_log"
@@ -181,8 +184,15 @@ if wanted e2e; then
     flock 8
     export OKL_E2E_DOCKER_LOCK=$docker_lock
   fi
+  if [[ ${OKL_E2E_PREBUILD:-1} == 1 ]]; then
+    # fd 7: taken here, held by the chain (its copy) until its prebuild has ended, then let go
+    exec 7>"$prebuild_lock"
+    flock 7
+    prebuild_locked=1
+  fi
   e2e_chain 8>&- >"$chain_log" 2>&1 &
   chain_pid=$!
+  ((prebuild_locked)) && exec 7>&-
   echo "e2e started in the background (pid $chain_pid, log $chain_log)"
 fi
 # the e2e's chain: wait for it, print its log, put its parts in the summary
@@ -196,13 +206,14 @@ wait_e2e() {
     names+=("$name"); times+=("$seconds"); results+=("$rc")
   done <"$chain_results"
 }
-# the nice value for a stage that must keep up with the prebuild's compilers: theirs while they run, else 0
-prebuild_nice() {
-  if [[ -n $chain_pid && ${OKL_E2E_PREBUILD:-1} == 1 ]] && ! grep -qs '^e2e-prebuild ' "$chain_results"; then
-    echo "-${OKL_E2E_PREBUILD_NICE:-10}"
-  else
-    echo 0
-  fi
+# wait until the e2e's prebuild has ended (nothing to wait for without one)
+wait_prebuild() {
+  local start
+  ((prebuild_locked)) || return 0
+  start=$(date +%s)
+  printf '\nwaiting for the e2e prebuild before the other stages (log %s)\n' "$output/e2e-prebuild.log"
+  flock "$prebuild_lock" true
+  echo "the e2e prebuild has ended: waited $(( $(date +%s) - start ))s"
 }
 molecule_then_release() {
   local rc=0
@@ -214,15 +225,15 @@ molecule_then_release() {
   return "$rc"
 }
 
+wait_prebuild
 for s in $selected; do
   case $s in
     setup) ;;
     lint) stage ansible-lint ansible-lint --profile production ;;
     ruff) stage ruff ruff check plugins tests ;;
     sanity) stage ansible-test-sanity sanity ;;
-    # at the prebuild's priority while it runs: their gRPC and timing tests must not starve behind its compilers
-    unit) stage pytest-unit nice -n "$(prebuild_nice)" python -m pytest -q tests/unit ;;
-    integration) stage pytest-integration nice -n "$(prebuild_nice)" python -m pytest -q tests/integration ;;
+    unit) stage pytest-unit python -m pytest -q tests/unit ;;
+    integration) stage pytest-integration python -m pytest -q tests/integration ;;
     molecule) stage molecule molecule_then_release ;;
     e2e) ;;
     *) echo "unknown stage $s"; exit 2 ;;
