@@ -107,7 +107,7 @@ molecule_all() {
 }
 
 # The e2e runs in the background from right after setup; lint, sanity, unit, integration and molecule, which
-# mostly wait (on apt, systemd and the Docker engine), run beside it once its prebuild has ended: it is the
+# mostly wait (on apt, systemd and the Docker engine), run beside it (see below for its prebuild): it is the
 # longest stage, and this shell only runs the rest meanwhile. Its chain (e2e_chain, its output in
 # tests/output/e2e-chain.log, printed at the end):
 #  1. the builds that need no cluster (the node image, base images, controller, function and add-on images:
@@ -123,12 +123,14 @@ molecule_all() {
 #  3. the e2e itself (at the default priority). Its restart phase stops and starts the Docker engine, which
 #     molecule's containers run on: it first waits for the lock this shell holds until molecule has ended
 #     (OKL_E2E_DOCKER_LOCK).
-# The other stages (lint ... molecule) start once the prebuild has ended (tests/output/e2e-prebuild.lock, held
-# by the chain until then), beside the e2e as on a warm machine: on a cold machine the prebuild is CPU-bound
-# on both cores for half an hour and the longest path of the run, and whatever ran beside it (molecule's package
-# installs, sanity's pylint, the unit tests) made it that much longer (80 min cold with them beside it); the e2e
-# leaves them room (its first phases mostly wait on the cluster), and they end long before its restart phase
-# needs molecule gone. On a warm machine the prebuild is over in a minute. OKL_E2E_PREBUILD_NICE=0 runs it at the
+# On a cold machine the prebuild is CPU-bound on both cores for half an hour and the longest path of the run, and
+# whatever ran beside it (molecule's package installs, sanity's pylint, the unit tests) made it that much longer
+# (80 min cold with them beside it). So while it runs, lint, ruff and sanity run at nice 19 (they take only the
+# CPU it leaves idle: its downloads, debootstrap, package installs), and unit, integration and molecule wait
+# until it has ended (tests/output/e2e-prebuild.lock, held by the chain until then): their timing tests and
+# molecule's containers (children of the Docker engine) would compete with it. They then run beside the e2e, as on
+# a warm machine (its first phases mostly wait on the cluster), and end long before its restart phase needs
+# molecule gone. On a warm machine the prebuild is over in a minute. OKL_E2E_PREBUILD_NICE=0 runs it at the
 # default priority; OKL_E2E_PREBUILD=0 leaves the builds to the e2e's own phases and starts the rest at once.
 output="$repo/tests/output"
 chain_pid="" chain_log="$output/e2e-chain.log" chain_results="$output/e2e-chain.results"
@@ -206,14 +208,26 @@ wait_e2e() {
     names+=("$name"); times+=("$seconds"); results+=("$rc")
   done <"$chain_results"
 }
+# whether the e2e's prebuild still runs
+prebuild_running() { ((prebuild_locked)) && ! flock -n "$prebuild_lock" true; }
 # wait until the e2e's prebuild has ended (nothing to wait for without one)
 wait_prebuild() {
   local start
-  ((prebuild_locked)) || return 0
+  prebuild_running || { prebuild_locked=0; return 0; }
   start=$(date +%s)
-  printf '\nwaiting for the e2e prebuild before the other stages (log %s)\n' "$output/e2e-prebuild.log"
+  printf '\nwaiting for the e2e prebuild before the stages that need the CPU (log %s)\n' "$output/e2e-prebuild.log"
   flock "$prebuild_lock" true
+  prebuild_locked=0
   echo "the e2e prebuild has ended: waited $(( $(date +%s) - start ))s"
+}
+# run a stage (a command or a function) at the lowest CPU priority while the prebuild runs: it then takes only
+# the CPU the prebuild leaves idle (its downloads, debootstrap, its image builds' package installs)
+while_prebuild_idle() {
+  if prebuild_running; then
+    (renice -n 19 -p "$BASHPID" >/dev/null && "$@")
+  else
+    "$@"
+  fi
 }
 molecule_then_release() {
   local rc=0
@@ -225,16 +239,17 @@ molecule_then_release() {
   return "$rc"
 }
 
-wait_prebuild
 for s in $selected; do
   case $s in
     setup) ;;
-    lint) stage ansible-lint ansible-lint --profile production ;;
-    ruff) stage ruff ruff check plugins tests ;;
-    sanity) stage ansible-test-sanity sanity ;;
-    unit) stage pytest-unit python -m pytest -q tests/unit ;;
-    integration) stage pytest-integration python -m pytest -q tests/integration ;;
-    molecule) stage molecule molecule_then_release ;;
+    # no timing in them: they may wait for whatever CPU the prebuild leaves
+    lint) stage ansible-lint while_prebuild_idle ansible-lint --profile production ;;
+    ruff) stage ruff while_prebuild_idle ruff check plugins tests ;;
+    sanity) stage ansible-test-sanity while_prebuild_idle sanity ;;
+    # gRPC and kubelet-restart tests, molecule's containers (children of the Docker engine, which no nice reaches)
+    unit) wait_prebuild; stage pytest-unit python -m pytest -q tests/unit ;;
+    integration) wait_prebuild; stage pytest-integration python -m pytest -q tests/integration ;;
+    molecule) wait_prebuild; stage molecule molecule_then_release ;;
     e2e) ;;
     *) echo "unknown stage $s"; exit 2 ;;
   esac
