@@ -220,14 +220,31 @@ wait_prebuild() {
   prebuild_locked=0
   echo "the e2e prebuild has ended: waited $(( $(date +%s) - start ))s"
 }
+# renice_tree NICE PID...: those processes and all their descendants to NICE
+renice_tree() {
+  local nice=$1 pid
+  shift
+  for pid in "$@"; do
+    renice -n "$nice" -p "$pid" >/dev/null 2>&1   # a process may have ended meanwhile
+    # shellcheck disable=SC2046  # pgrep prints one pid per line
+    renice_tree "$nice" $(pgrep -P "$pid")
+  done
+}
 # run a stage (a command or a function) at the lowest CPU priority while the prebuild runs: it then takes only
-# the CPU the prebuild leaves idle (its downloads, debootstrap, its image builds' package installs)
+# the CPU the prebuild leaves idle (its downloads, debootstrap, its image builds' package installs); when the
+# prebuild ends first, the stage's processes get the default priority back
 while_prebuild_idle() {
-  if prebuild_running; then
-    (renice -n 19 -p "$BASHPID" >/dev/null && "$@")
-  else
-    "$@"
-  fi
+  prebuild_running || { "$@"; return; }
+  (
+    stage_pid=$BASHPID
+    renice -n 19 -p "$stage_pid" >/dev/null
+    { flock "$prebuild_lock" true && renice_tree 0 "$stage_pid"; } &
+    watcher=$!
+    rc=0
+    "$@" || rc=$?
+    kill "$watcher" 2>/dev/null
+    exit "$rc"
+  )
 }
 molecule_then_release() {
   local rc=0
