@@ -4,8 +4,9 @@
 a kubectl-like table of them, a poll loop that waits until all are ready, and the diagnosis of
 what is not ready (the objects' statuses and events, the Pods of their namespaces).
 
-Everything but :class:`KubeCustomResources` works on plain dicts (CRDs, objects, Pods and Events as
-the API server returns them in JSON) and injected callables, so it runs without a cluster.
+Everything works on plain dicts (CRDs, objects, Pods and Events as the API server returns them in JSON)
+and injected callables, so it runs without a cluster and without the kubernetes library: the reads are
+``kube_api.KubeCustomResources``'s.
 
 Where the OpenKasugai v1.1.0 controllers (github.com/openkasugai/controller, src/) write a status,
 checked against src/*/api/v1/*_types.go and src/*/internal/controller/:
@@ -34,22 +35,8 @@ objects, the useful ones (reason ``Reconcile``) say why a FunctionChain or DataF
 """
 
 
-import json
 import re
 import time
-
-try:
-    from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config
-    from kubernetes.client.exceptions import ApiException
-    from kubernetes.config.config_exception import ConfigException
-    from urllib3.exceptions import HTTPError as Urllib3HTTPError
-except ImportError as exc:  # the module reports it with missing_required_lib
-    HAS_KUBERNETES = False
-    KUBERNETES_IMPORT_ERROR = exc
-else:
-    HAS_KUBERNETES = True
-    KUBERNETES_IMPORT_ERROR = None
 
 DEFAULT_GROUP = 'example.com'
 # The statuses above that mean "done and working"; everything else is still on its way or failed.
@@ -61,7 +48,6 @@ DEFAULT_FAIL_STATUSES = ['Error', 'Failed']
 STATUS_PATHS = (('status', 'status'), ('status', 'phase'), ('status', 'response', 'status'))
 NONE = '<none>'
 COLUMNS = (('KIND', 'kind'), ('NAMESPACE', 'namespace'), ('NAME', 'name'), ('STATUS', 'status'), ('DETAIL', 'detail'))
-REQUEST_TIMEOUT = 30
 # Kinds whose controller starts a Pod per object: kind -> suffix of the Pod's name (.status.podName).
 POD_KINDS = {'CPUFunction': '-cpu-pod', 'GPUFunction': '-gpu-pod'}
 FUNCTION_KINDS = ('CPUFunction', 'GPUFunction', 'FPGAFunction')
@@ -719,89 +705,6 @@ def context_kinds(resources):
     if any(r['kind'] == 'DataFlow' and r['status'] == 'Scheduling in progress' for r in resources):
         return ['SchedulingData', 'FunctionTarget']
     return []
-
-
-def _api_error(what, exc):
-    if HAS_KUBERNETES and isinstance(exc, ApiException):
-        detail = ''
-        try:
-            detail = json.loads(exc.body or '{}').get('message') or ''
-        except (TypeError, ValueError, AttributeError):
-            detail = ''
-        return OpenKasugaiError('{}: HTTP {} {}{}'.format(what, exc.status, exc.reason, ': ' + detail if detail else ''))
-    return OpenKasugaiError('{}: {}'.format(what, exc))
-
-
-def _api_errors():
-    return (ApiException, ConfigException, Urllib3HTTPError, OSError, ValueError)
-
-
-class KubeCustomResources:
-    """The only code that talks to the kubernetes client: list CRDs, the objects of one kind, Pods and Events."""
-
-    def __init__(self, kubeconfig, context=None, request_timeout=REQUEST_TIMEOUT):
-        self.timeout = request_timeout
-        try:
-            api_client = k8s_config.new_client_from_config(config_file=kubeconfig, context=context or None, persist_config=False)
-        except _api_errors() as exc:
-            raise _api_error('cannot load kubeconfig {}{}'.format(kubeconfig, ' (context {})'.format(context) if context else ''), exc) from exc
-        self.extensions = k8s_client.ApiextensionsV1Api(api_client)
-        self.custom = k8s_client.CustomObjectsApi(api_client)
-        self.core = k8s_client.CoreV1Api(api_client)
-        self.coordination = k8s_client.CoordinationV1Api(api_client)
-        self.apps = k8s_client.AppsV1Api(api_client)
-
-    def list_crds(self):
-        """Every CustomResourceDefinition, as JSON dicts (not the client's models)."""
-        try:
-            response = self.extensions.list_custom_resource_definition(_preload_content=False, _request_timeout=self.timeout)
-            return json.loads(response.data).get('items') or []
-        except _api_errors() as exc:
-            raise _api_error('listing CustomResourceDefinitions failed', exc) from exc
-
-    def list_objects(self, info, namespace=''):
-        """The objects of one kind (``kind_infos`` entry), in ``namespace`` or all namespaces."""
-        try:
-            if namespace and info['namespaced']:
-                result = self.custom.list_namespaced_custom_object(info['group'], info['version'], namespace, info['plural'],
-                                                                   _request_timeout=self.timeout)
-            else:
-                result = self.custom.list_cluster_custom_object(info['group'], info['version'], info['plural'],
-                                                                _request_timeout=self.timeout)
-        except _api_errors() as exc:
-            raise _api_error('listing {}.{}/{} failed'.format(info['plural'], info['group'], info['version']), exc) from exc
-        return result.get('items') or []
-
-    def _list_core(self, what, namespaced, everywhere, namespace):
-        try:
-            if namespace:
-                response = namespaced(namespace, _preload_content=False, _request_timeout=self.timeout)
-            else:
-                response = everywhere(_preload_content=False, _request_timeout=self.timeout)
-            return json.loads(response.data).get('items') or []
-        except _api_errors() as exc:
-            raise _api_error('listing {}{} failed'.format(what, ' in namespace ' + namespace if namespace else ''), exc) from exc
-
-    def list_pods(self, namespace=''):
-        """The Pods of ``namespace`` (all namespaces when empty), as JSON dicts."""
-        return self._list_core('pods', self.core.list_namespaced_pod, self.core.list_pod_for_all_namespaces, namespace)
-
-    def list_nodes(self):
-        """Every Node, as JSON dicts."""
-        return self._list_core('nodes', None, self.core.list_node, '')
-
-    def list_node_leases(self):
-        """The kubelets' heartbeats: the Leases of kube-node-lease, as JSON dicts."""
-        return self._list_core('leases', self.coordination.list_namespaced_lease, None, 'kube-node-lease')
-
-    def list_workloads(self):
-        """Every Deployment and DaemonSet, as two lists of JSON dicts."""
-        return (self._list_core('deployments', None, self.apps.list_deployment_for_all_namespaces, ''),
-                self._list_core('daemonsets', None, self.apps.list_daemon_set_for_all_namespaces, ''))
-
-    def list_events(self, namespace=''):
-        """The core/v1 Events of ``namespace`` (all namespaces when empty), as JSON dicts."""
-        return self._list_core('events', self.core.list_namespaced_event, self.core.list_event_for_all_namespaces, namespace)
 
 
 def collect(api, group, kinds, namespace, ready_statuses):

@@ -114,13 +114,14 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli, lab_health
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import CliError
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import openkasugai as ok
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kube_api
 
 
 def look(module, docker, since):
     cluster = module.params['cluster']
     containers = docker_cli.inspect(docker, [n['name'] for n in cluster['nodes']])
     try:
-        api = ok.KubeCustomResources(cluster['kubeconfig'])
+        api = kube_api.KubeCustomResources(cluster['kubeconfig'])
         nodes, leases, pods = api.list_nodes(), api.list_node_leases(), api.list_pods()
     except ok.OpenKasugaiError as exc:
         result = lab_health.assess(cluster, containers, [], [], [], since)
@@ -142,8 +143,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not ok.HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(ok.KUBERNETES_IMPORT_ERROR))
+    if not kube_api.HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(kube_api.KUBERNETES_IMPORT_ERROR))
     p = module.params
     for key in ('name', 'nodes', 'docker_network', 'kubeconfig'):
         if key not in p['cluster']:

@@ -96,6 +96,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import docker_cli, lab_health, lab_status
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import CliError
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import openkasugai as ok
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kube_api
 
 
 def node_links(docker, node):
@@ -122,7 +123,7 @@ def look(docker, cluster, scenario_dir):
     links = {name: node_links(docker, name) for name, obj in containers.items() if ((obj.get('State') or {}).get('Running'))}
     results = scenario_results(scenario_dir, cluster)
     try:
-        api = ok.KubeCustomResources(cluster['kubeconfig'])
+        api = kube_api.KubeCustomResources(cluster['kubeconfig'])
         health = lab_health.assess(cluster, containers, api.list_nodes(), api.list_node_leases(), api.list_pods())
         workloads = lab_status.workload_entries(*api.list_workloads())
         dataflows = []
@@ -172,8 +173,8 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if not ok.HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(ok.KUBERNETES_IMPORT_ERROR))
+    if not kube_api.HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(kube_api.KUBERNETES_IMPORT_ERROR))
     p = module.params
     model = p['model']
     for key in ('clusters', 'registry'):

@@ -166,6 +166,7 @@ diagnosis:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kustomize
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import openkasugai as ok
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kube_api
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli, CliError
 
 
@@ -227,13 +228,13 @@ def main():
     p = module.params
     if p['wait_timeout'] < 0 or p['wait_interval'] <= 0 or any(step['min_count'] < 0 for step in p['steps']):
         module.fail_json(msg='wait_timeout and steps[].min_count must not be negative and wait_interval must be positive')
-    if not ok.HAS_KUBERNETES and any(step['ready_kinds'] for step in p['steps']):
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(ok.KUBERNETES_IMPORT_ERROR))
+    if not kube_api.HAS_KUBERNETES and any(step['ready_kinds'] for step in p['steps']):
+        module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(kube_api.KUBERNETES_IMPORT_ERROR))
     kubectl = Cli('kubectl', p['kubectl_path'], option='kubectl_path', module=module)
     applier = kustomize.TreeApplier(kubectl, p['kubeconfig'], p['field_manager'], force_conflicts=p['force_conflicts'],
                                     check_mode=module.check_mode)
     try:
-        result = run(module, applier, lambda: ok.KubeCustomResources(p['kubeconfig']))
+        result = run(module, applier, lambda: kube_api.KubeCustomResources(p['kubeconfig']))
     except CliError as exc:
         module.fail_json(**exc.as_dict())
     except ok.OpenKasugaiError as exc:

@@ -294,6 +294,7 @@ polls:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import openkasugai as ok
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kube_api
 
 
 def main():
@@ -315,12 +316,12 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    if not ok.HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(ok.KUBERNETES_IMPORT_ERROR))
+    if not kube_api.HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib('kubernetes'), exception=str(kube_api.KUBERNETES_IMPORT_ERROR))
     if p['wait_timeout'] < 0 or p['wait_interval'] <= 0 or p['min_count'] < 0:
         module.fail_json(msg='wait_timeout and min_count must not be negative and wait_interval must be positive')
     try:
-        api = ok.KubeCustomResources(p['kubeconfig'], p['context'])
+        api = kube_api.KubeCustomResources(p['kubeconfig'], p['context'])
         result = ok.look(api, p['kinds'], p['namespace'], group=p['group'], ready_statuses=p['ready_statuses'],
                          fail_statuses=p['fail_statuses'], check_pods=p['check_pods'], wait=p['wait'],
                          timeout=p['wait_timeout'], interval=p['wait_interval'], min_count=p['min_count'])

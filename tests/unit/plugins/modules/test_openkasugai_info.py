@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import openkasugai as ok
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kube_api
 from ansible_collections.openkasugai.all_in_one.plugins.modules import openkasugai_info
 from ansible_collections.openkasugai.all_in_one.tests.unit.fakesys import run_module
 
@@ -1150,8 +1151,8 @@ def test_module_bad_kubeconfig(tmp_path):
 
 
 def test_module_without_the_kubernetes_library(monkeypatch, tmp_path):
-    monkeypatch.setattr(ok, 'HAS_KUBERNETES', False)
-    monkeypatch.setattr(ok, 'KUBERNETES_IMPORT_ERROR', ImportError("No module named 'kubernetes'"))
+    monkeypatch.setattr(kube_api, 'HAS_KUBERNETES', False)
+    monkeypatch.setattr(kube_api, 'KUBERNETES_IMPORT_ERROR', ImportError("No module named 'kubernetes'"))
     failed, result = run_module(openkasugai_info.main, {'kubeconfig': str(tmp_path / 'kc')})
     assert failed and 'kubernetes' in result['msg'] and 'Failed to import the required Python library' in result['msg']
 
