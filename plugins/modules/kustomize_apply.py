@@ -99,6 +99,25 @@ options:
             description: Its name in the tree.
             type: str
             required: true
+      config_maps:
+        description: As O(config_maps), for this tree.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: The ConfigMap's name.
+            type: str
+            required: true
+          namespace:
+            description: Its namespace; empty for the tree's O(namespace).
+            type: str
+            default: ""
+          files:
+            description: The files, absolute paths; each is copied into the tree under its name, its key.
+            type: list
+            elements: path
+            required: true
       create_once:
         description: As O(create_once), for this tree.
         type: list
@@ -187,6 +206,30 @@ options:
     type: list
     elements: dict
     default: []
+  config_maps:
+    description:
+      - ConfigMaps made from files, as C(kubectl create configmap NAME --from-file=FILE...) makes them (each file's name
+        the key, its content the value; no hash suffix on the name), by the kustomization's C(configMapGenerator)
+        (the C(kustomization.yaml) the module writes, which it then writes even without O(resources)).
+      - For files the kind-host holds (a source tree's JSON), which the playbook then needs not read itself. Each file is
+        copied into O(path) under its name, which must be unique in the tree.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The ConfigMap's name.
+        type: str
+        required: true
+      namespace:
+        description: Its namespace; empty for O(namespace).
+        type: str
+        default: ""
+      files:
+        description: The files, absolute paths; each is copied into O(path) under its name, its key.
+        type: list
+        elements: path
+        required: true
   files:
     description: Single files copied into O(path) (C(src), an absolute path; C(dest), a name in O(path)) before rendering.
     type: list
@@ -374,7 +417,7 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kust
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli, CliError
 
 # the options that describe one tree: top-level for a call of one tree, or each entry of O(trees)
-TREE_OPTIONS = ('path', 'resources', 'definitions', 'images', 'namespace', 'patches', 'files', 'create_once', 'webhooks')
+TREE_OPTIONS = ('path', 'resources', 'definitions', 'images', 'namespace', 'patches', 'files', 'config_maps', 'create_once', 'webhooks')
 # where O(definitions) are written in the tree (a resource of its kustomization)
 DEFINITIONS = 'definitions.yaml'
 # a kustomize remote resource without a scheme: github.com/org/repo//dir?ref=v1
@@ -399,6 +442,16 @@ def kustomization(params):
         doc['images'] = images
     if params['patches']:
         doc['patches'] = [dict(p) for p in params['patches']]
+    generated = []
+    for config_map in params['config_maps']:
+        entry = {'name': config_map['name']}
+        if config_map.get('namespace'):
+            entry['namespace'] = config_map['namespace']
+        entry['files'] = [os.path.basename(src) for src in config_map['files']]
+        entry['options'] = {'disableNameSuffixHash': True}
+        generated.append(entry)
+    if generated:
+        doc['configMapGenerator'] = generated
     return HEADER + kustomize.dump(doc)
 
 
@@ -420,23 +473,35 @@ def write(path, content, check_mode):
     return True
 
 
+def copies(params):
+    """``(src, name in the tree)`` of each file copied into the tree: O(files), then the files of O(config_maps)."""
+    pairs = [(entry['src'], entry['dest']) for entry in params['files']]
+    pairs += [(src, os.path.basename(src)) for config_map in params['config_maps'] for src in config_map['files']]
+    return list(dict.fromkeys(pairs))
+
+
 def write_tree(params, check_mode):
     """Write the kustomization and the files the options give into the tree; the paths that changed."""
     written = []
-    for entry in params['files']:
+    pairs = copies(params)
+    names = [name for _src, name in pairs]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise CliError('{}: two files would be copied into the tree as {}'.format(params['path'], ', '.join(twice)))
+    for src, name in pairs:
         try:
-            with open(entry['src'], 'rb') as handle:
+            with open(src, 'rb') as handle:
                 content = handle.read()
         except OSError as exc:
-            raise CliError('{} (to be copied into the tree as {}) cannot be read: {}'.format(entry['src'], entry['dest'], exc.strerror)) from exc
-        dest = os.path.join(params['path'], entry['dest'])
+            raise CliError('{} (to be copied into the tree as {}) cannot be read: {}'.format(src, name, exc.strerror)) from exc
+        dest = os.path.join(params['path'], name)
         if write(dest, content, check_mode):
             written.append(dest)
     if params['definitions']:
         dest = os.path.join(params['path'], DEFINITIONS)
         if write(dest, (HEADER + kustomize.dump_all(params['definitions'])).encode(), check_mode):
             written.append(dest)
-    if params['resources'] or params['definitions']:
+    if params['resources'] or params['definitions'] or params['config_maps']:
         dest = os.path.join(params['path'], 'kustomization.yaml')
         if write(dest, kustomization(params).encode(), check_mode):
             written.append(dest)
@@ -474,9 +539,10 @@ def missing_sources(tree):
     A resource is resolved against the tree's path lexically, as kustomize does: on a first apply the tree's
     directory does not exist yet, and the kernel would not resolve ``<missing dir>/../..`` at all.
     """
-    copies = {entry['dest'] for entry in tree['files']} | {DEFINITIONS}
-    missing = [entry['src'] for entry in tree['files'] if not os.path.exists(entry['src'])]
-    local = [os.path.normpath(os.path.join(tree['path'], r)) for r in tree['resources'] if r not in copies and not is_remote(r)]
+    pairs = copies(tree)
+    copied = {name for _src, name in pairs} | {DEFINITIONS}
+    missing = [src for src, _name in pairs if not os.path.exists(src)]
+    local = [os.path.normpath(os.path.join(tree['path'], r)) for r in tree['resources'] if r not in copied and not is_remote(r)]
     return missing + [path for path in local if not os.path.exists(path)]
 
 
@@ -540,6 +606,9 @@ def main():
         patches=dict(type='list', elements='dict', default=[]),
         files=dict(type='list', elements='dict', default=[], options=dict(
             src=dict(type='path', required=True), dest=dict(type='str', required=True))),
+        config_maps=dict(type='list', elements='dict', default=[], options=dict(
+            name=dict(type='str', required=True), namespace=dict(type='str', default=''),
+            files=dict(type='list', elements='path', required=True))),
         create_once=dict(type='list', elements='dict', default=[], options=dict(
             kind=dict(type='str', required=True), name=dict(type='str', required=True), namespace=dict(type='str', default=''))),
         webhooks=dict(type='list', elements='dict', default=[], options=dict(

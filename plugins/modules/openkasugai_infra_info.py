@@ -89,6 +89,16 @@ options:
     type: list
     elements: dict
     default: []
+  device_type_map_file:
+    description:
+      - The file O(device_type_map) is read from, on the host that runs the module (upstream's
+        C(test/sample-data/sample-data-common/json/devicetypemap.json) in the controller source), instead of giving it.
+    type: path
+  region_table_file:
+    description:
+      - The file O(region_table) is read from, on the host that runs the module (upstream's
+        C(test/sample-data/sample-data-common/json/region-unique-info.json) in the controller source), instead of giving it.
+    type: path
   cpu_max_functions:
     description: C(maxFunctions) of the C(cpu) region of a CPU model that O(region_table) does not know, per CPU.
     type: int
@@ -134,6 +144,12 @@ EXAMPLES = r'''
     device_type_map: "{{ lookup('ansible.builtin.file', src + '/test/sample-data/sample-data-common/json/devicetypemap.json') | from_json }}"
     region_table: "{{ lookup('ansible.builtin.file', src + '/test/sample-data/sample-data-common/json/region-unique-info.json') | from_json }}"
   register: infra
+
+- name: The same, the tables read from the controller source on the kind-host
+  openkasugai.all_in_one.openkasugai_infra_info:
+    nodes: [{name: okl-worker}, {name: okl-worker2}]
+    device_type_map_file: /var/lib/okl/src/test/sample-data/sample-data-common/json/devicetypemap.json
+    region_table_file: /var/lib/okl/src/test/sample-data/sample-data-common/json/region-unique-info.json
 
 - name: The same, the GPUs as nvidia-smi lists them on each GPU worker
   openkasugai.all_in_one.openkasugai_infra_info:
@@ -230,8 +246,24 @@ gpus:
       type: bool
 '''
 
+import json
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.infra_info import InfraInfoError, infra_info, parse_cpuinfo
+
+
+def read_table(module, option, path):
+    """The JSON list in ``path`` (an upstream table), or fail_json naming ``option``."""
+    try:
+        with open(path, encoding='utf-8') as handle:
+            table = json.load(handle)
+    except OSError as exc:
+        module.fail_json(msg=f'{option}: cannot read {path}: {exc.strerror}')
+    except ValueError as exc:
+        module.fail_json(msg=f'{option}: {path} is not JSON: {exc}')
+    if not isinstance(table, list) or not all(isinstance(entry, dict) for entry in table):
+        module.fail_json(msg=f'{option}: {path} is not a list of objects')
+    return table
 
 
 def main():
@@ -249,14 +281,20 @@ def main():
             'cpuinfo_path': {'type': 'path', 'default': '/proc/cpuinfo'},
             'device_type_map': {'type': 'list', 'elements': 'dict', 'default': []},
             'region_table': {'type': 'list', 'elements': 'dict', 'default': []},
+            'device_type_map_file': {'type': 'path'},
+            'region_table_file': {'type': 'path'},
             'cpu_max_functions': {'type': 'int', 'default': 110},
             'cpu_max_capacity': {'type': 'int', 'default': 120},
             'gpu_max_functions': {'type': 'int', 'default': 110},
             'gpu_max_capacity': {'type': 'int', 'default': 40},
         },
+        mutually_exclusive=[('device_type_map', 'device_type_map_file'), ('region_table', 'region_table_file')],
         supports_check_mode=True,
     )
     params = module.params
+    for table in ('device_type_map', 'region_table'):
+        if params[table + '_file']:
+            params[table] = read_table(module, table + '_file', params[table + '_file'])
     path = params['cpuinfo_path']
     try:
         with open(path, encoding='utf-8', errors='replace') as handle:

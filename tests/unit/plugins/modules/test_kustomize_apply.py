@@ -4,6 +4,7 @@ Fake: kubectl (the in-memory API server of tests/unit/fake_kubectl.py); the modu
 real cluster is the e2e's (every add-on and OpenKasugai step of site.yml).
 """
 
+import pytest
 import yaml
 from ansible_collections.openkasugai.all_in_one.plugins.modules import kustomize_apply
 from ansible_collections.openkasugai.all_in_one.tests.unit import fake_kubectl as fakes
@@ -12,7 +13,7 @@ from ansible_collections.openkasugai.all_in_one.tests.unit import fake_kubectl a
 class Module:
     def __init__(self, params, check_mode=False):
         self.params = dict(dict(create_once=[], webhooks=[], wait=True, wait_timeout=30, resources=[], definitions=[], images=[], namespace="",
-                                patches=[], files=[], trees=[], missing_hint='', absent=[]), **params)
+                                patches=[], files=[], config_maps=[], trees=[], missing_hint='', absent=[]), **params)
         self.check_mode = check_mode
 
 
@@ -48,7 +49,7 @@ def test_check_mode_neither_writes_nor_waits():
 
 
 def tree_params(path, **extra):
-    params = dict(path=str(path), resources=[], definitions=[], images=[], namespace='', patches=[], files=[])
+    params = dict(path=str(path), resources=[], definitions=[], images=[], namespace='', patches=[], files=[], config_maps=[])
     params.update(extra)
     return params
 
@@ -162,6 +163,36 @@ def test_definitions_are_written_into_the_tree_and_listed_in_its_kustomization(t
     assert kustomize_apply.missing_sources(alone) == []
     kustomize_apply.write_tree(alone, check_mode=False)
     assert yaml.safe_load((tmp_path / 'alone' / 'kustomization.yaml').read_text())['resources'] == ['definitions.yaml']
+
+
+def test_config_maps_are_generated_from_files_copied_into_the_tree(tmp_path):
+    src = tmp_path / 'src' / 'functionkindmap.json'
+    src.parent.mkdir()
+    src.write_text('{\n  "cpu": "CPUFunction"\n}\n')
+    params = tree_params(tmp_path / 'maps', config_maps=[{'name': 'functionkindmap', 'namespace': 'default', 'files': [str(src)]},
+                                                         {'name': 'same-namespace', 'namespace': '', 'files': [str(src)]}])
+    assert kustomize_apply.missing_sources(params) == []
+    written = kustomize_apply.write_tree(params, check_mode=False)
+    assert written == [str(tmp_path / 'maps' / 'functionkindmap.json'), str(tmp_path / 'maps' / 'kustomization.yaml')]
+    assert (tmp_path / 'maps' / 'functionkindmap.json').read_text() == src.read_text()
+    doc = yaml.safe_load((tmp_path / 'maps' / 'kustomization.yaml').read_text())
+    assert doc == {'apiVersion': 'kustomize.config.k8s.io/v1beta1', 'kind': 'Kustomization', 'resources': [],
+                   'configMapGenerator': [
+                       {'name': 'functionkindmap', 'namespace': 'default', 'files': ['functionkindmap.json'],
+                        'options': {'disableNameSuffixHash': True}},
+                       {'name': 'same-namespace', 'files': ['functionkindmap.json'], 'options': {'disableNameSuffixHash': True}}]}
+    assert kustomize_apply.write_tree(params, check_mode=False) == []
+    # a file that is not there is a missing source; two files of one name cannot both be copied
+    gone = tree_params(tmp_path / 'gone', config_maps=[{'name': 'x', 'namespace': '', 'files': [str(tmp_path / 'nope.json')]}])
+    assert kustomize_apply.missing_sources(gone) == [str(tmp_path / 'nope.json')]
+    other = tmp_path / 'other' / 'functionkindmap.json'
+    other.parent.mkdir()
+    other.write_text('{}')
+    clash = tree_params(tmp_path / 'clash', config_maps=[{'name': 'a', 'namespace': '', 'files': [str(src)]},
+                                                         {'name': 'b', 'namespace': '', 'files': [str(other)]}])
+    with pytest.raises(kustomize_apply.CliError, match='two files would be copied into the tree as functionkindmap.json'):
+        kustomize_apply.write_tree(clash, check_mode=False)
+    assert not (tmp_path / 'clash').exists()
 
 
 def test_absent_objects_that_exist_are_deleted_first_and_an_unknown_kind_has_none():

@@ -78,6 +78,37 @@ def test_known_xeon_with_t4(tmp_path):
     assert result['gpus'] == [{'node': 'okl-worker2', 'index': 0, 'uuid': T4_UUID, 'model': 'Tesla T4', 'device_type': 't4', 'known': True}]
 
 
+def test_tables_read_from_files(tmp_path):
+    """The tables as files (upstream's JSON in the controller source): the same documents as given inline."""
+    (tmp_path / 'devicetypemap.json').write_text(json.dumps(DEVICE_TYPE_MAP, indent=2))
+    (tmp_path / 'region-unique-info.json').write_text(json.dumps(REGION_TABLE))
+    cpuinfo = _cpuinfo(tmp_path, XEON_CPUINFO)
+    failed, inline = _run({'nodes': T4LAB_NODES, 'cpuinfo_path': cpuinfo, 'device_type_map': DEVICE_TYPE_MAP, 'region_table': REGION_TABLE})
+    failed, result = _run({'nodes': T4LAB_NODES, 'cpuinfo_path': cpuinfo, 'device_type_map_file': str(tmp_path / 'devicetypemap.json'),
+                           'region_table_file': str(tmp_path / 'region-unique-info.json')})
+    assert not failed, result
+    assert {k: v for k, v in result.items() if k != 'invocation'} == {k: v for k, v in inline.items() if k != 'invocation'}
+
+
+@pytest.mark.parametrize('content,why', [
+    (None, 'cannot read {path}: No such file or directory'),
+    ('{"not": "a list"}', '{path} is not a list of objects'),
+    ('[1, 2]', '{path} is not a list of objects'),
+    ('[{', '{path} is not JSON: '),
+])
+def test_a_bad_table_file_fails_naming_the_option(tmp_path, content, why):
+    path = tmp_path / 'region-unique-info.json'
+    if content is not None:
+        path.write_text(content)
+    failed, result = _run({'nodes': LAB2_NODES, 'cpuinfo_path': _cpuinfo(tmp_path, EPYC_CPUINFO), 'region_table_file': str(path)})
+    assert failed and result['msg'].startswith('region_table_file: ' + why.format(path=path))
+
+
+def test_a_table_and_its_file_are_exclusive(tmp_path):
+    failed, result = _run({'nodes': LAB2_NODES, 'device_type_map': DEVICE_TYPE_MAP, 'device_type_map_file': str(tmp_path / 'x.json')})
+    assert failed and 'mutually exclusive: device_type_map|device_type_map_file' in result['msg']
+
+
 def test_gpus_from_nvidia_smi(tmp_path):
     """The GPUs as the role reads them: nvidia-smi's CSV per GPU worker."""
     failed, result = _run({'nodes': [{'name': 'okl-worker'}, {'name': 'okl-worker2'}],
