@@ -31,11 +31,12 @@ options:
   trees:
     description:
       - Several trees applied by one call, each described as a one-tree call is (the same options, O(trees[].path)
-        required). Each is written and rendered in turn; then their objects are read, applied and waited on
-        together - an object rendered by several trees is applied once, as the last of them renders it.
-      - For trees of which none needs another's objects ready first (the CRD copies of several controllers, several
-        controllers' Deployments). A tree whose objects need another's CRDs Established or webhooks ready goes in a
-        call after that one.
+        required). Each is written and rendered in turn; then the objects of the trees of one O(trees[].step) are
+        read, applied and waited on together - an object rendered by several trees of a step is applied once, as
+        the last of them renders it - and the steps follow each other in order, each once the one before is ready.
+      - Trees of which none needs another's objects ready first (the CRD copies of several controllers, several
+        controllers' Deployments) share a step. A tree whose objects need another's CRDs Established or webhooks
+        ready goes in a later step (or a later call).
     type: list
     elements: dict
     default: []
@@ -136,6 +137,13 @@ options:
             description: Their namespace; empty for a cluster-scoped kind or for the namespace the tree gives them.
             type: str
             default: ""
+      step:
+        description:
+          - The tree's place in the order of the call - its objects are applied once every tree of a smaller step is
+            applied and ready (CRDs Established, workloads rolled out, webhooks answering).
+          - One module run for a chain of trees that a playbook would otherwise apply one call after another.
+        type: int
+        default: 0
       webhooks:
         description: As O(webhooks), for this tree.
         type: list
@@ -417,7 +425,7 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kust
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli, CliError
 
 # the options that describe one tree: top-level for a call of one tree, or each entry of O(trees)
-TREE_OPTIONS = ('path', 'resources', 'definitions', 'images', 'namespace', 'patches', 'files', 'config_maps', 'create_once', 'webhooks')
+TREE_OPTIONS = ('path', 'resources', 'definitions', 'images', 'namespace', 'patches', 'files', 'config_maps', 'create_once', 'step', 'webhooks')
 # where O(definitions) are written in the tree (a resource of its kustomization)
 DEFINITIONS = 'definitions.yaml'
 # a kustomize remote resource without a scheme: github.com/org/repo//dir?ref=v1
@@ -525,7 +533,7 @@ def trees_of(params):
     """The trees the call applies, in order: O(trees), or the one the top-level options describe."""
     if params['trees']:
         return params['trees']
-    return [{option: params[option] for option in TREE_OPTIONS}]
+    return [{option: params.get(option) for option in TREE_OPTIONS}]
 
 
 def is_remote(resource):
@@ -560,7 +568,8 @@ def merged(objects):
 def run(module, applier):
     p = module.params
     trees = trees_of(p)
-    written, not_rendered, once, namespaces, rest, webhooks, count = [], [], [], [], [], [], 0
+    # every tree is checked, written and rendered before anything is applied
+    written, not_rendered, rendered, count = [], [], [], 0
     for tree in trees:
         missing = missing_sources(tree)
         if missing and not module.check_mode:
@@ -574,24 +583,40 @@ def run(module, applier):
             continue
         objects = applier.render(tree['path'])
         count += len(objects)
+        rendered.append((tree, objects))
+    # what the lab no longer has goes first (an object applied below may be refused beside it)
+    deleted = applier.delete_present([{'apiVersion': a['api_version'], 'kind': a['kind'], 'metadata': {'name': a['name'], 'namespace': a['namespace']}}
+                                      for a in p['absent']], p['wait_timeout'])
+    created, changed, waited = [], [], 0.0
+    for step in sorted({tree.get('step') or 0 for tree, _objects in rendered}):
+        step_created, step_changed, step_waited = apply_step([(t, o) for t, o in rendered if (t.get('step') or 0) == step], module, applier)
+        created += step_created
+        changed += step_changed
+        waited += step_waited
+    return dict(changed=bool(written or not_rendered or deleted or created or changed), objects=count,
+                changed_objects=[kustomize.label(k) for k in created + changed], created_once=[kustomize.label(k) for k in created],
+                deleted=[kustomize.label(k) for k in deleted], written=written, not_rendered=not_rendered, waited=waited)
+
+
+def apply_step(rendered, module, applier):
+    """Read, create what is missing, apply and wait for the objects of the trees of one step (``(tree, objects)``
+    pairs): ``(created keys, changed keys, seconds waited)``."""
+    p = module.params
+    once, namespaces, rest, webhooks = [], [], [], []
+    for tree, objects in rendered:
         tree_once, tree_namespaces, tree_rest = split(objects, tree['create_once'])
         once += tree_once
         namespaces += tree_namespaces
         rest += tree_rest
         webhooks += tree['webhooks']
-    # what the lab no longer has goes first (an object applied below may be refused beside it)
-    deleted = applier.delete_present([{'apiVersion': a['api_version'], 'kind': a['kind'], 'metadata': {'name': a['name'], 'namespace': a['namespace']}}
-                                      for a in p['absent']], p['wait_timeout'])
-    # one read, one create of what is missing and one apply for all the trees
+    # one read, one create of what is missing and one apply for all the trees of the step
     rest = merged(rest)
     created, namespaces_changed = applier.create_missing(merged(once), merged(namespaces))
     changed = namespaces_changed + [k for k in applier.apply(rest) if k not in namespaces_changed]
     waited = 0.0
     if p['wait'] and not module.check_mode:
         waited = applier.wait(rest, webhooks, p['wait_timeout'], known=applier.applied)
-    return dict(changed=bool(written or not_rendered or deleted or created or changed), objects=count,
-                changed_objects=[kustomize.label(k) for k in created + changed], created_once=[kustomize.label(k) for k in created],
-                deleted=[kustomize.label(k) for k in deleted], written=written, not_rendered=not_rendered, waited=waited)
+    return created, changed, waited
 
 
 def main():
@@ -611,10 +636,11 @@ def main():
             files=dict(type='list', elements='path', required=True))),
         create_once=dict(type='list', elements='dict', default=[], options=dict(
             kind=dict(type='str', required=True), name=dict(type='str', required=True), namespace=dict(type='str', default=''))),
+        step=dict(type='int', default=0),
         webhooks=dict(type='list', elements='dict', default=[], options=dict(
             namespace=dict(type='str', required=True), name=dict(type='str', required=True))),
     )
-    top_level = dict(tree_options, path=dict(type='path'))
+    top_level = dict({option: spec for option, spec in tree_options.items() if option != 'step'}, path=dict(type='path'))
     module = AnsibleModule(
         argument_spec=dict(
             top_level,

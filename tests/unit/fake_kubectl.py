@@ -40,6 +40,7 @@ class FakeKubectl:
         self.unknown_kinds = set(unknown_kinds)
         self.store = {}
         self.calls = []
+        self.inputs = []   # what each call read on stdin, beside calls
         self.ready_after = ready_after
         self.reads = 0
         self.endpoints_ready = endpoints_ready
@@ -68,6 +69,7 @@ class FakeKubectl:
 
     def run(self, argv, data):
         self.calls.append(argv[1:])
+        self.inputs.append(data)
         args = argv[1:]
         if args[0] == '--kubeconfig':
             args = args[2:]

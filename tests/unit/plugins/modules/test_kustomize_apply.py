@@ -4,8 +4,11 @@ Fake: kubectl (the in-memory API server of tests/unit/fake_kubectl.py); the modu
 real cluster is the e2e's (every add-on and OpenKasugai step of site.yml).
 """
 
+import json
+
 import pytest
 import yaml
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kustomize
 from ansible_collections.openkasugai.all_in_one.plugins.modules import kustomize_apply
 from ansible_collections.openkasugai.all_in_one.tests.unit import fake_kubectl as fakes
 
@@ -113,6 +116,37 @@ def test_trees_are_read_and_applied_together_and_a_copy_in_two_trees_once():
     assert not again['changed']
     # a render per tree, then one read and one apply for both
     assert [call[2] if call[0] == '--kubeconfig' else call[0] for call in fake.calls] == ['kustomize', 'kustomize', 'get', 'apply']
+
+
+def test_steps_are_applied_in_order_each_once_the_one_before_is_ready():
+    crd = fakes.crd('functions.example.com')
+    fake = fakes.FakeKubectl({'/crds': yaml.safe_dump_all([crd]), '/maps': yaml.safe_dump_all([fakes.secret('maps')]),
+                              '/manager': yaml.safe_dump_all([crd, fakes.deployment('manager')])}, ready_after=2)
+    trees = [tree_params('/manager', create_once=[], webhooks=[], step=1), tree_params('/crds', create_once=[], webhooks=[], step=0),
+             tree_params('/maps', create_once=[], webhooks=[])]
+    first = kustomize_apply.run(Module({'path': None, 'trees': trees}), fakes.applier(fake))
+    assert first['objects'] == 4
+    assert first['changed_objects'] == ['CustomResourceDefinition functions.example.com', 'Secret demo/maps', 'Deployment demo/manager']
+    calls = [call[2] if call[0] == '--kubeconfig' else call[0] for call in fake.calls]
+    # every tree rendered first; step 0 (the CRDs and the maps) read, applied and waited on until the CRD is
+    # Established, then step 1
+    assert calls[:3] == ['kustomize', 'kustomize', 'kustomize']
+    applies = [i for i, call in enumerate(calls) if call == 'apply']
+    assert len(applies) == 2 and 'get' in calls[applies[0] + 1:applies[1]]
+    assert [o['kind'] for o in json.loads(fake.inputs[applies[0]])['items']] == ['CustomResourceDefinition', 'Secret']
+    assert [o['kind'] for o in json.loads(fake.inputs[applies[1]])['items']] == ['CustomResourceDefinition', 'Deployment']
+    fake.calls.clear()
+    assert not kustomize_apply.run(Module({'path': None, 'trees': trees}), fakes.applier(fake))['changed']
+
+
+def test_a_step_that_does_not_get_ready_stops_the_steps_after_it():
+    fake = fakes.FakeKubectl({'/a': yaml.safe_dump_all([fakes.deployment('a')]), '/b': yaml.safe_dump_all([fakes.deployment('b')])},
+                             ready_after=10 ** 6)
+    applier = kustomize.TreeApplier(fake.cli(), '/kc', 'okl-test', interval=0, sleep=lambda s: None, clock=iter(range(0, 10 ** 6, 100)).__next__)
+    trees = [tree_params('/a', create_once=[], webhooks=[]), tree_params('/b', create_once=[], webhooks=[], step=1)]
+    with pytest.raises(kustomize_apply.CliError, match='Deployment demo/a'):
+        kustomize_apply.run(Module({'path': None, 'trees': trees, 'wait_timeout': 30}), applier)
+    assert list(fake.store) == [kustomize.key(fakes.deployment('a'))]
 
 
 def test_merged_keeps_the_first_place_and_the_last_copy():
