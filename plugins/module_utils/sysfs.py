@@ -367,6 +367,12 @@ def host_routes(procfs_root='/'):
     return [(iface, net) for iface, net, _flags in _routes(procfs_root) if wanted(iface, net)]
 
 
+def inotify_limits(procfs_root='/'):
+    """``{max_user_watches, max_user_instances}`` from /proc/sys/fs/inotify (None for one that cannot be read)."""
+    return {name: _read_int(os.path.join(procfs_root or '/', 'proc', 'sys', 'fs', 'inotify', name))
+            for name in ('max_user_watches', 'max_user_instances')}
+
+
 def pci_class_kind(class_id, vendor_id, device_id):
     """Classify a PCI function: 'gpu', 'nic', 'fpga' or None."""
     try:

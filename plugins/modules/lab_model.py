@@ -643,6 +643,15 @@ problems:
   returned: failure
   type: list
   elements: str
+host:
+  description: With O(check_host=true), what the preflight role reports of the host beside the model.
+  returned: when O(check_host=true) and the model is accepted
+  type: dict
+  contains:
+    inotify:
+      description: The inotify limits kind's nodes share (C(/proc/sys/fs/inotify)); null for one that cannot be read.
+      type: dict
+      sample: {max_user_watches: 524288, max_user_instances: 512}
 """
 
 import copy
@@ -651,7 +660,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils import lab_model, mirror
-from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs, default_route_interfaces, host_routes
+from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import Sysfs, default_route_interfaces, host_routes, inotify_limits
 
 MODULE_OPTIONS = dict(
     check_host=dict(type='bool', default=True),
@@ -707,7 +716,10 @@ def main():
     # The password stays out of the result (no_log would mask it anyway); the preflight role adds
     # it back to the lab_model fact in a no_log task.
     model['registry'].pop('password')
-    module.exit_json(changed=False, model=model, plan=lab_model.plan(model))
+    result = dict(changed=False, model=model, plan=lab_model.plan(model))
+    if options['check_host']:
+        result['host'] = {'inotify': inotify_limits(options['procfs_root'])}
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -15,6 +15,7 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils import kmod
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.sysfs import (
     Sysfs,
     default_route_interfaces,
+    inotify_limits,
     is_pci_address,
     normalize_pci_address,
     pci_class_kind,
@@ -108,6 +109,17 @@ def test_default_route_interfaces_real():
     with open('/proc/net/route', encoding='ascii') as handle:
         expected = {line.split()[0] for line in handle.read().splitlines()[1:] if line.split()[1] == '00000000' and line.split()[7] == '00000000'}
     assert expected <= default_route_interfaces('/')
+
+
+def test_inotify_limits(tmp_path):
+    inotify = tmp_path / 'proc' / 'sys' / 'fs' / 'inotify'
+    inotify.mkdir(parents=True)
+    (inotify / 'max_user_watches').write_text('524288\n')
+    (inotify / 'max_user_instances').write_text('not a number\n')
+    assert inotify_limits(str(tmp_path)) == {'max_user_watches': 524288, 'max_user_instances': None}
+    assert inotify_limits(str(tmp_path / 'missing')) == {'max_user_watches': None, 'max_user_instances': None}
+    with open('/proc/sys/fs/inotify/max_user_watches', encoding='ascii') as handle:
+        assert inotify_limits('/')['max_user_watches'] == int(handle.read())
 
 
 def test_real_sysfs_netdevs_resolve():

@@ -1,7 +1,8 @@
 """The lab_model module, run for real through `ansible localhost -m` (JSON callback).
 
 Real: ansible, the module and its argument spec as the preflight role calls them. The model is
-checked without the host (check_host: false): the host rules are tested in test_lab_model.py.
+checked without the host (check_host: false): the host rules are tested in test_lab_model.py; but for the host
+result, read from fake /sys and /proc trees.
 """
 
 import json
@@ -52,3 +53,16 @@ def test_a_type_error_and_a_cross_field_error_are_reported_together():
 def test_a_wrong_module_option_is_still_refused():
     r = module(dict(lab(), check_host='maybe'))
     assert r['failed'] is True and 'check_host' in r['msg']
+
+
+def test_with_the_host_checked_it_reports_the_inotify_limits(tmp_path):
+    inotify = tmp_path / 'proc' / 'sys' / 'fs' / 'inotify'
+    inotify.mkdir(parents=True)
+    (inotify / 'max_user_watches').write_text('8192\n')
+    (inotify / 'max_user_instances').write_text('128\n')
+    (tmp_path / 'sys').mkdir()
+    r = module(dict(lab(), registry={'type': 'none'}, check_host=True, check_downloads=False, sysfs_root=str(tmp_path),
+                    procfs_root=str(tmp_path), state_dir=str(tmp_path / 'state')))
+    assert not r.get('failed'), r
+    assert r['host'] == {'inotify': {'max_user_watches': 8192, 'max_user_instances': 128}}
+    assert 'host' not in module(lab())
