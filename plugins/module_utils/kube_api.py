@@ -71,13 +71,13 @@ class KubeCustomResources:
     def _get(self, path):
         """The JSON the API server answers to a GET of ``path``; ApiException when it answers an error."""
         headers = {'Accept': 'application/json'}
-        if hasattr(self.api_client, 'param_serialize'):  # kubernetes >= 35: the request is built, then sent
+        if hasattr(self.api_client, 'param_serialize'):  # kubernetes >= 37: the request is built, then sent
             request = self.api_client.param_serialize('GET', path, header_params=headers, auth_settings=['BearerToken'])
             response = self.api_client.call_api(*request, _request_timeout=self.timeout)
             response.read()
             if not 200 <= response.status < 300:
                 raise ApiException(http_resp=response)
-        else:  # older: one call, which raises ApiException itself
+        else:  # 36 and before (checked by hand with 36.0.3): one call, which raises ApiException itself
             response = self.api_client.call_api(path, 'GET', header_params=headers, auth_settings=['BearerToken'], _preload_content=False,
                                                 _return_http_data_only=True, _request_timeout=self.timeout)
         return json.loads(response.data)
