@@ -19,15 +19,27 @@ export OKL_CACHE
 
 declare -a names=() times=() results=()
 suite_start=$(date +%s)
+# Each stage's output also goes to tests/output/stages/NAME.log; the summary repeats the end of a failed one's
+# (CI keeps only the end of the whole output, where the e2e's long log comes last).
+stage_logs="$repo/tests/output/stages"
 stage() {  # stage NAME COMMAND...
   local name=$1 start rc
   shift
   printf '\n===== %s =====\n' "$name"
+  mkdir -p "$stage_logs"
   start=$(date +%s)
-  "$@"
-  rc=$?
+  "$@" 2>&1 | tee "$stage_logs/$name.log"
+  rc=${PIPESTATUS[0]}
   names+=("$name"); times+=("$(( $(date +%s) - start ))"); results+=("$rc")
   return 0
+}
+# what a failed stage said last: pytest's and molecule's verdict lines, then its last lines
+stage_failure() {
+  local log="$stage_logs/$1.log"
+  [[ -f $log ]] || return 0
+  printf '\n----- %s failed; the end of its output (all of it: %s) -----\n' "$1" "$log"
+  grep -E '^(FAILED|ERROR) |^----- molecule .* FAILED' "$log"
+  tail -n 30 "$log"
 }
 
 wanted() { [[ $# -eq 0 ]] || [[ " $selected " == *" $1 "* ]]; }
@@ -274,6 +286,9 @@ done
 
 wait_e2e
 
+for i in "${!names[@]}"; do
+  [[ ${results[$i]} -eq 0 ]] || stage_failure "${names[$i]}"
+done
 printf '\n===== summary =====\n'
 status=0
 for i in "${!names[@]}"; do
