@@ -6,6 +6,8 @@ kind has no JSON output for these commands; its text output is one name per line
 "No kind clusters found." / "No kind nodes found for cluster ..." go to stderr.
 """
 
+import json
+
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import Cli
 
 # The module option of the kind binary, documented by the doc fragment openkasugai.all_in_one.cli.kind.
@@ -22,6 +24,26 @@ def parse_names(text):
         if line and not line.startswith('No kind') and not line.startswith('enabling experimental'):
             names.append(line)
     return names
+
+
+def nodes_not_ready(node_list, names):
+    """Which of ``names`` are not Ready in ``node_list`` (the JSON of ``kubectl get nodes -o json``, text or parsed):
+    {name: why}, empty when all are. A node the API does not list yet is "not registered"."""
+    items = (json.loads(node_list) if isinstance(node_list, str) else node_list).get('items') or []
+    ready = {}
+    for item in items:
+        conditions = (item.get('status') or {}).get('conditions') or []
+        ready[(item.get('metadata') or {}).get('name')] = next((c for c in conditions if c.get('type') == 'Ready'), None)
+    waiting = {}
+    for name in names:
+        if name not in ready:
+            waiting[name] = 'not registered'
+        elif ready[name] is None:
+            waiting[name] = 'no Ready condition yet'
+        elif ready[name].get('status') != 'True':
+            condition = ready[name]
+            waiting[name] = 'Ready={} ({}: {})'.format(condition.get('status'), condition.get('reason') or '-', condition.get('message') or '-')
+    return waiting
 
 
 class Kind:

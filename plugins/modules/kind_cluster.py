@@ -81,6 +81,20 @@ options:
     description: After node addresses were pinned, how long to wait for the API server to answer again.
     type: int
     default: 120
+  ready_timeout:
+    description:
+      - How long to wait, in seconds, until every node of the cluster is registered and C(Ready) (C(kind create --wait)
+        waits for the control plane only). The nodes are read with the control plane's own C(kubectl) and admin
+        kubeconfig; a cluster that does not get there fails the module with each waiting node and its C(Ready)
+        condition's reason and message.
+      - C(0) does not look. Not in check mode.
+    type: int
+    default: 0
+  node_addresses_file:
+    description:
+      - With O(lab_cluster), write RV(node_addresses) to this file as JSON (mode 0644) and keep it current (written only
+        when its content differs); with O(state=absent), remove it.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -90,7 +104,7 @@ attributes:
     description: Shows the running cluster's config against O(config).
   idempotent:
     support: full
-    description: Same config, same cluster; the kubeconfig file is written only when its content differs.
+    description: Same config, same cluster; the kubeconfig and node addresses files are written only when their content differs.
 """
 
 EXAMPLES = r"""
@@ -106,6 +120,7 @@ EXAMPLES = r"""
     kubeconfig: /var/lib/openkasugai-lab/kasugai/kubeconfig
     docker_network: kind-kasugai
     wait: 5m
+    ready_timeout: 120
 
 - name: Delete it
   openkasugai.all_in_one.kind_cluster:
@@ -175,6 +190,7 @@ from ansible_collections.openkasugai.all_in_one.plugins.module_utils.kind import
     FINGERPRINT_PATH,
     KIND_PATH_SPEC,
     Kind,
+    nodes_not_ready,
 )
 
 
@@ -220,6 +236,49 @@ def pin_node_addresses(module, kind, docker, name, network, result):
         time.sleep(1)
 
 
+def wait_nodes_ready(module, docker, name, nodes, result):
+    """Until every node in ``nodes`` is Ready, as the control plane's kubectl sees them (ready_timeout seconds)."""
+    argv = ['kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', 'get', 'nodes', '--output=json', '--request-timeout=5s']
+    timeout = module.params['ready_timeout']
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = docker.run(docker_cli.exec_args(name + '-control-plane', argv), check=False)
+        if answer.rc == 0:
+            try:
+                waiting = nodes_not_ready(answer.stdout, nodes)
+            except ValueError as exc:
+                waiting = {'(all)': 'kubectl get nodes printed no JSON: {}'.format(exc)}
+        else:
+            waiting = {'(all)': 'kubectl get nodes failed: {}'.format((answer.stderr or answer.stdout).strip())}
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            module.fail_json(msg='not every node of {} was Ready within {}s: {}'.format(
+                name, timeout, '; '.join('{}: {}'.format(node, why) for node, why in sorted(waiting.items()))),
+                not_ready=waiting, actions=result['actions'])
+        time.sleep(1)
+
+
+def write_if_changed(module, path, text, mode, action, result):
+    """``path`` holds ``text`` afterwards (written atomically, ``mode``); ``action`` recorded when it did not."""
+    current = None
+    if os.path.exists(path):
+        with open(path) as f:
+            current = f.read()
+    if current == text:
+        return
+    result['actions'].append(action)
+    if module.check_mode:
+        return
+    os.makedirs(os.path.dirname(path) or '.', mode=0o700, exist_ok=True)
+    tmp = path + '.tmp'
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, 'w') as f:
+        f.write(text)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -237,6 +296,8 @@ def main():
             'wait': {'type': 'str'},
             'docker_network': {'type': 'str'},
             'api_wait_seconds': {'type': 'int', 'default': 120},
+            'ready_timeout': {'type': 'int', 'default': 0},
+            'node_addresses_file': {'type': 'path'},
         },
         required_if=[('state', 'present', ('config', 'lab_cluster'), True)],
         mutually_exclusive=[('config', 'lab_cluster')],
@@ -262,10 +323,11 @@ def main():
                 result['actions'].append('delete')
                 if not module.check_mode:
                     kind.delete(name, scratch_kubeconfig)
-            if p['kubeconfig'] and os.path.exists(p['kubeconfig']):
-                result['actions'].append('remove kubeconfig')
-                if not module.check_mode:
-                    os.unlink(p['kubeconfig'])
+            for what, path in (('kubeconfig', p['kubeconfig']), ('node addresses', p['node_addresses_file'])):
+                if path and os.path.exists(path):
+                    result['actions'].append('remove ' + what)
+                    if not module.check_mode:
+                        os.unlink(path)
             result['changed'] = bool(result['actions'])
             if module._diff:
                 result['diff'] = {'before': f'cluster {name} exists\n' if exists else '', 'after': ''}
@@ -329,28 +391,23 @@ def main():
             pin_node_addresses(module, kind, docker, name, network, result)
 
         if p['kubeconfig'] and not created_in_check:
-            text = kind.kubeconfig(name)
-            current = None
-            if os.path.exists(p['kubeconfig']):
-                with open(p['kubeconfig']) as f:
-                    current = f.read()
-            if current != text:
-                result['actions'].append('write kubeconfig')
-                if not module.check_mode:
-                    os.makedirs(os.path.dirname(p['kubeconfig']) or '.', mode=0o700, exist_ok=True)
-                    tmp = p['kubeconfig'] + '.tmp'
-                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                    with os.fdopen(fd, 'w') as f:
-                        f.write(text)
-                    os.replace(tmp, p['kubeconfig'])
+            write_if_changed(module, p['kubeconfig'], kind.kubeconfig(name), 0o600, 'write kubeconfig', result)
         elif p['kubeconfig']:
             result['actions'].append('write kubeconfig')
+        if p['node_addresses_file'] and network and not created_in_check:
+            # as Ansible's to_nice_json writes it (the file the lab state kept before this module wrote it)
+            text = json.dumps(result['node_addresses'], indent=4, sort_keys=True, separators=(',', ': ')) + '\n'
+            write_if_changed(module, p['node_addresses_file'], text, 0o644, 'write node addresses', result)
+        elif p['node_addresses_file'] and network:
+            result['actions'].append('write node addresses')
         if not created_in_check:
             result['nodes'] = node_summaries(kind, docker, name)
             if network:
                 fixed = lab_network.pinned_addresses(docker, [n['name'] for n in result['nodes']], network['name'])
                 for node in result['nodes']:
                     node['fixed_address'] = fixed.get(node['name'])
+            if p['ready_timeout'] > 0 and not module.check_mode:
+                wait_nodes_ready(module, docker, name, [node['name'] for node in result['nodes']], result)
     except CliError as exc:  # kind, docker, or a lab network that cannot be brought to shape
         module.fail_json(actions=result['actions'], **exc.as_dict())
     result['changed'] = bool(result['actions'])

@@ -52,3 +52,26 @@ def test_real_kind_lists_clusters_and_nodes():
     assert isinstance(clusters, list) and all(c and ' ' not in c for c in clusters)
     assert 'okl-no-such-cluster' not in clusters
     assert k.nodes('okl-no-such-cluster') == []  # kind prints "No kind nodes found ..." on stderr, rc 0
+
+
+def _node(name, **ready):
+    conditions = [{'type': 'MemoryPressure', 'status': 'False'}] + ([dict(type='Ready', **ready)] if ready else [])
+    return {'metadata': {'name': name}, 'status': {'conditions': conditions}}
+
+
+def test_nodes_not_ready_names_each_waiting_node_and_why():
+    listed = {'items': [_node('lab-control-plane', status='True'),
+                        _node('lab-worker', status='False', reason='KubeletNotReady', message='container runtime network not ready'),
+                        _node('lab-worker2')]}
+    assert kind_mod.nodes_not_ready(listed, ['lab-control-plane', 'lab-worker', 'lab-worker2', 'lab-worker3']) == {
+        'lab-worker': 'Ready=False (KubeletNotReady: container runtime network not ready)',
+        'lab-worker2': 'no Ready condition yet',
+        'lab-worker3': 'not registered',
+    }
+
+
+def test_nodes_not_ready_reads_kubectls_json_text():
+    import json
+    text = json.dumps({'kind': 'List', 'items': [_node('a', status='True'), _node('b', status='True')]})
+    assert kind_mod.nodes_not_ready(text, ['a', 'b']) == {}
+    assert kind_mod.nodes_not_ready('{"items": null}', ['a']) == {'a': 'not registered'}

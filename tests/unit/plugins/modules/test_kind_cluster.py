@@ -81,8 +81,8 @@ def test_real_lifecycle(tmp_path):
     kubeconfig = str(tmp_path / 'kubeconfig')
     base = {'name': name, 'kind_path': KIND, 'kubeconfig': kubeconfig}
     try:
-        r = module(dict(base, config=config(image, workers=0), wait='3m'))
-        assert r['changed'] and r['actions'][0] == 'create', r
+        r = module(dict(base, config=config(image, workers=0), wait='3m', ready_timeout=180))
+        assert r['changed'] and r['actions'][0] == 'create', r  # and its node Ready, or it failed naming it
         assert os.stat(kubeconfig).st_mode & 0o777 == 0o600
         assert [n['role'] for n in r['nodes']] == ['control-plane'] and r['nodes'][0]['pid'] > 0
         again = module(dict(base, config=config(image, workers=0)))
