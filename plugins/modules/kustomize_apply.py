@@ -159,9 +159,15 @@ options:
             type: str
             required: true
   kubeconfig:
-    description: The kubeconfig of the cluster.
+    description: The kubeconfig of the cluster. Required unless O(render_only).
     type: path
-    required: true
+  render_only:
+    description:
+      - Write and render the trees, return their objects (RV(rendered)) and apply nothing - for objects that a caller
+        applies itself, in its own order (the scenario stage's function chain and DataFlow, through
+        M(openkasugai.all_in_one.openkasugai_apply)). No cluster is read.
+    type: bool
+    default: false
   resources:
     description:
       - When given, the module writes the tree's C(kustomization.yaml) itself (creating O(path)) with these resources
@@ -415,6 +421,14 @@ waited:
   returned: always
   type: float
   sample: 12.5
+rendered:
+  description:
+    - With O(render_only), each tree rendered (in check mode, those of RV(not_rendered) aside), in order - its path
+      and the objects C(kubectl kustomize) renders from it.
+  returned: when O(render_only)
+  type: list
+  elements: dict
+  sample: [{path: /var/lib/openkasugai-lab/scenarios/kasugai/calc-basic/deploy, objects: [{kind: FunctionChain}]}]
 """
 
 import os
@@ -584,6 +598,9 @@ def run(module, applier):
         objects = applier.render(tree['path'])
         count += len(objects)
         rendered.append((tree, objects))
+    if p['render_only']:
+        return dict(changed=bool(written or not_rendered), objects=count, changed_objects=[], created_once=[], deleted=[], written=written,
+                    not_rendered=not_rendered, waited=0.0, rendered=[{'path': tree['path'], 'objects': objects} for tree, objects in rendered])
     # what the lab no longer has goes first (an object applied below may be refused beside it)
     deleted = applier.delete_present([{'apiVersion': a['api_version'], 'kind': a['kind'], 'metadata': {'name': a['name'], 'namespace': a['namespace']}}
                                       for a in p['absent']], p['wait_timeout'])
@@ -645,7 +662,8 @@ def main():
         argument_spec=dict(
             top_level,
             trees=dict(type='list', elements='dict', default=[], options=tree_options),
-            kubeconfig=dict(type='path', required=True),
+            kubeconfig=dict(type='path'),
+            render_only=dict(type='bool', default=False),
             kubectl_path=dict(type='str', default='kubectl'),
             field_manager=dict(type='str', default='openkasugai-all-in-one'),
             force_conflicts=dict(type='bool', default=True),
@@ -658,6 +676,7 @@ def main():
         ),
         mutually_exclusive=[('path', 'trees')],
         required_one_of=[('path', 'trees')],
+        required_if=[('render_only', False, ('kubeconfig',))],
         supports_check_mode=True,
     )
     kubectl = Cli('kubectl', module.params['kubectl_path'], option='kubectl_path', module=module)

@@ -16,7 +16,7 @@ from ansible_collections.openkasugai.all_in_one.tests.unit import fake_kubectl a
 class Module:
     def __init__(self, params, check_mode=False):
         self.params = dict(dict(create_once=[], webhooks=[], wait=True, wait_timeout=30, resources=[], definitions=[], images=[], namespace="",
-                                patches=[], files=[], config_maps=[], trees=[], missing_hint='', absent=[]), **params)
+                                patches=[], files=[], config_maps=[], trees=[], missing_hint='', absent=[], render_only=False), **params)
         self.check_mode = check_mode
 
 
@@ -49,6 +49,16 @@ def test_check_mode_neither_writes_nor_waits():
     result = kustomize_apply.run(Module({'path': '/m'}, check_mode=True), fakes.applier(fake, check_mode=True))
     assert result['changed'] and result['waited'] == 0.0
     assert fake.store == {}
+
+
+def test_render_only_returns_each_trees_objects_and_applies_nothing():
+    fake = fakes.FakeKubectl({'/a': yaml.safe_dump_all(TREE[:2]), '/b': yaml.safe_dump_all(TREE[2:])})
+    trees = [tree_params('/a', create_once=[], webhooks=[], step=0), tree_params('/b', create_once=[], webhooks=[], step=1)]
+    result = kustomize_apply.run(Module({'path': None, 'trees': trees, 'render_only': True}), fakes.applier(fake))
+    assert result['rendered'] == [{'path': '/a', 'objects': TREE[:2]}, {'path': '/b', 'objects': TREE[2:]}]
+    assert not result['changed'] and result['objects'] == 4 and result['changed_objects'] == []
+    assert fake.store == {}
+    assert [call for call in fake.calls if call[0] != 'kustomize'] == []
 
 
 def tree_params(path, **extra):
