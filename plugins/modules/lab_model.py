@@ -479,6 +479,12 @@ options:
     description: Root under which C(/proc) is read.
     type: path
     default: /
+  docker_host:
+    description:
+      - The Docker engine's address; with O(check_host), RV(host.docker_socket) says whether its socket exists (a
+        C(unix://) address; any other is taken as there).
+    type: str
+    default: unix:///var/run/docker.sock
 """
 
 EXAMPLES = r"""
@@ -652,9 +658,14 @@ host:
       description: The inotify limits kind's nodes share (C(/proc/sys/fs/inotify)); null for one that cannot be read.
       type: dict
       sample: {max_user_watches: 524288, max_user_instances: 512}
+    docker_socket:
+      description: Whether the socket of O(docker_host) exists (a Docker engine is installed and started).
+      type: bool
+      sample: true
 """
 
 import copy
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -667,6 +678,7 @@ MODULE_OPTIONS = dict(
     check_downloads=dict(type='bool', default=True),
     sysfs_root=dict(type='path', default='/'),
     procfs_root=dict(type='path', default='/'),
+    docker_host=dict(type='str', default='unix:///var/run/docker.sock'),
 )
 
 
@@ -718,7 +730,8 @@ def main():
     model['registry'].pop('password')
     result = dict(changed=False, model=model, plan=lab_model.plan(model))
     if options['check_host']:
-        result['host'] = {'inotify': inotify_limits(options['procfs_root'])}
+        socket = options['docker_host'][len('unix://'):] if options['docker_host'].startswith('unix://') else None
+        result['host'] = {'inotify': inotify_limits(options['procfs_root']), 'docker_socket': socket is None or os.path.exists(socket)}
     module.exit_json(**result)
 
 

@@ -55,14 +55,19 @@ def test_a_wrong_module_option_is_still_refused():
     assert r['failed'] is True and 'check_host' in r['msg']
 
 
-def test_with_the_host_checked_it_reports_the_inotify_limits(tmp_path):
+def test_with_the_host_checked_it_reports_the_inotify_limits_and_the_docker_socket(tmp_path):
     inotify = tmp_path / 'proc' / 'sys' / 'fs' / 'inotify'
     inotify.mkdir(parents=True)
     (inotify / 'max_user_watches').write_text('8192\n')
     (inotify / 'max_user_instances').write_text('128\n')
     (tmp_path / 'sys').mkdir()
-    r = module(dict(lab(), registry={'type': 'none'}, check_host=True, check_downloads=False, sysfs_root=str(tmp_path),
-                    procfs_root=str(tmp_path), state_dir=str(tmp_path / 'state')))
+    socket = tmp_path / 'docker.sock'   # a plain file stands in for the engine's socket: only its existence is read
+    args = dict(lab(), registry={'type': 'none'}, check_host=True, check_downloads=False, sysfs_root=str(tmp_path),
+                procfs_root=str(tmp_path), state_dir=str(tmp_path / 'state'), docker_host='unix://' + str(socket))
+    r = module(args)
     assert not r.get('failed'), r
-    assert r['host'] == {'inotify': {'max_user_watches': 8192, 'max_user_instances': 128}}
+    assert r['host'] == {'inotify': {'max_user_watches': 8192, 'max_user_instances': 128}, 'docker_socket': False}
+    socket.write_text('')
+    assert module(args)['host']['docker_socket'] is True
+    assert module(dict(args, docker_host='tcp://192.0.2.1:2376'))['host']['docker_socket'] is True
     assert 'host' not in module(lab())
