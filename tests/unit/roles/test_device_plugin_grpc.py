@@ -165,21 +165,28 @@ def test_health_changes_and_new_devices_stream_without_restart(running, machine,
     kubelet.stop()
 
 
+def wait_registrations(plugin, count):
+    """Until the plugin has counted ``count`` registrations: it counts one once kubelet's Register has returned, which
+    on a loaded machine (a cold make test compiles beside it) can take seconds after kubelet got it: a wait, not a timing."""
+    deadline = time.monotonic() + 20
+    while plugin.servers[0].registrations < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert plugin.servers[0].registrations == count
+
+
 def test_registers_again_when_kubelet_restarts(running, machine):
     plugin, kubelet, socket_dir = running()
     kubelet.registrations.get(timeout=10)
     kubelet.next_update()
+    # kubelet restarts once the first Register has returned (one it cut off would be tried again and counted once)
+    wait_registrations(plugin, 1)
     kubelet = restart_kubelet(kubelet, socket_dir)
     request = kubelet.registrations.get(timeout=10)
     assert request.endpoint == 'okl-accelerator.sock'
     assert os.path.exists(os.path.join(socket_dir, 'okl-accelerator.sock'))
     assert len(kubelet.next_update()) == 3
-    # counted once kubelet's Register has returned; a Register cut off by the restart is tried again a second later,
-    # and on a loaded machine (a cold make test compiles beside it) that can take seconds: a wait, not a timing
-    deadline = time.monotonic() + 20
-    while plugin.servers[0].registrations < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert plugin.servers[0].registrations == 2
+    # a Register cut off by the restart is tried again a second later
+    wait_registrations(plugin, 2)
     # the new connection serves Allocate and streams changes
     response = kubelet.plugin.Allocate(pb2.AllocateRequest(container_requests=[pb2.ContainerAllocateRequest(devices_ids=['0000:5e:00.0'])]))
     assert dict(response.container_responses[0].envs)['ACCELERATOR_DEVICES'] == '0000:5e:00.0'
@@ -215,11 +222,25 @@ def test_sigterm_stops_cleanly_and_removes_its_socket(machine, tmp_path):
     env = dict(os.environ, OKL_DP_STUBS=os.path.dirname(pb2.__file__), PYTHONPATH=PYTHONPATH)
     proc = subprocess.Popen([sys.executable, '-m', 'okl_device_plugin', '--config', str(cfg)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines, registered = [], threading.Event()
+
+    def read():
+        for line in proc.stdout:
+            lines.append(line)
+            if 'registered with kubelet as' in line:
+                registered.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
         kubelet.registrations.get(timeout=20)
         assert os.path.exists(socket_dir / 'okl-accelerator.sock')
+        # signalled once its Register has returned (kubelet got it a moment before): a wait, not a timing
+        assert registered.wait(20), ''.join(lines)
         proc.send_signal(signal.SIGTERM)
-        output = proc.communicate(timeout=10)[0]
+        proc.wait(timeout=10)
+        reader.join(10)
+        output = ''.join(lines)
     finally:
         if proc.poll() is None:
             proc.kill()

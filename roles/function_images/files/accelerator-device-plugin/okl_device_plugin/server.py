@@ -146,7 +146,7 @@ class PoolServer:
             with grpc.insecure_channel('unix://' + kubelet) as channel:
                 self.pb2_grpc.RegistrationStub(channel).Register(request, timeout=10)
         except grpc.RpcError as exc:
-            LOG.warning('%s: registration with kubelet failed (%s: %s); trying again on its next change',
+            LOG.warning('%s: registration with kubelet failed (%s: %s); trying again within a second',
                         self.pool.resource_name, exc.code().name, exc.details())
             return False
         self.registered_with = identity
