@@ -5,9 +5,11 @@ the cache groups, the first failure. The builds are stand-ins that start and end
 from __future__ import annotations
 
 import threading
+from concurrent.futures import wait
 
 import pytest
 from ansible_collections.openkasugai.all_in_one.plugins.module_utils.cli import CliError
+from ansible_collections.openkasugai.all_in_one.plugins.modules import buildah_image
 from ansible_collections.openkasugai.all_in_one.plugins.modules.buildah_image import run_images
 
 WAIT = 10
@@ -64,7 +66,7 @@ def drive(builds, count, groups, parallel, steps):
     try:
         for started, finish in steps:
             assert builds.wait_started(len(started)) == started
-            builds.finish(*finish)
+            builds.finish(*(finish() if callable(finish) else finish))
     finally:
         builds.finish(*range(count))
         thread.join(WAIT)
@@ -98,10 +100,27 @@ def test_one_at_a_time_is_the_list_order():
     assert builds.ended_at_start == {0: set(), 1: {0}, 2: {0, 1}}
 
 
-def test_the_first_failure_starts_nothing_more_and_lets_the_running_finish():
+def test_the_first_failure_starts_nothing_more_and_lets_the_running_finish(monkeypatch):
     builds = Builds(fail={0})
-    results, failed = drive(builds, 4, [None] * 4, 2, [([0, 1], [0]), ([0, 1], [1])])
-    assert builds.started == [0, 1]
+    # image 1 is finished once the scheduler has taken image 0's failure in (it waits again, on what still runs):
+    # finished at once, its end could be taken in first (threads), which frees a slot before anything failed
+    waiting_on = []
+
+    def watched_wait(running, **kwargs):
+        with builds.cond:
+            waiting_on.append(sorted(running.values()))
+            builds.cond.notify_all()
+        return wait(running, **kwargs)
+
+    monkeypatch.setattr(buildah_image, 'wait', watched_wait)
+
+    def failure_taken_in():
+        with builds.cond:
+            assert builds.cond.wait_for(lambda: [1] in waiting_on, timeout=WAIT), waiting_on
+        return [1]
+
+    results, failed = drive(builds, 4, [None] * 4, 2, [([0, 1], [0]), ([0, 1], failure_taken_in)])
+    assert builds.started == [0, 1] and waiting_on == [[0, 1], [1]]
     assert results == [None, {'name': 1, 'changed': True}, None, None]
     index, exc = failed
     assert index == 0 and isinstance(exc, CliError) and exc.msg == 'building image 0 failed'
