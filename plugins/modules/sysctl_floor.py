@@ -94,7 +94,10 @@ def plan(settings, procfs_root):
             wanted = int(floor)
         except (TypeError, ValueError):
             raise ValueError('settings.{}: {!r} is not an integer'.format(name, floor)) from None
-        current_text = read_file(setting_path(procfs_root, name))
+        try:
+            current_text = read_file(setting_path(procfs_root, name))
+        except OSError as exc:
+            raise ValueError('settings.{}: {} cannot be read: {}'.format(name, setting_path(procfs_root, name), exc.strerror)) from None
         if current_text is None:
             raise ValueError('settings.{}: this kernel has no such setting ({} does not exist)'.format(name, setting_path(procfs_root, name)))
         try:
@@ -125,8 +128,12 @@ def main():
     file_changed = before != content
     if not module.check_mode:
         for name in raised:
-            with open(setting_path(p['procfs_root'], name), 'w') as f:
-                f.write('{}\n'.format(settings[name]['after']))
+            try:
+                with open(setting_path(p['procfs_root'], name), 'w') as f:
+                    f.write('{}\n'.format(settings[name]['after']))
+            except OSError as exc:
+                module.fail_json(msg='settings.{}: raising it to {} failed: {}'.format(name, settings[name]['after'], exc.strerror),
+                                 raised=raised[:raised.index(name)])
         if file_changed:
             directory = os.path.dirname(p['file'])
             os.makedirs(directory, mode=0o755, exist_ok=True)

@@ -63,6 +63,7 @@ def test_check_mode_reports_and_changes_nothing(proc, tmp_path):
     ({'fs.inotify.no_such_limit': 1}, 'settings.fs.inotify.no_such_limit: this kernel has no such setting'),
     ({WATCHES: 'many'}, "settings.fs.inotify.max_user_watches: 'many' is not an integer"),
     ({'inotify': 1}, "settings: 'inotify' is not a sysctl name"),
+    ({'fs.inotify': 1}, 'cannot be read: Is a directory'),   # a directory of settings, not one
 ])
 def test_bad_settings_are_refused_before_any_change(proc, tmp_path, settings, message):
     failed, result = run_module(sysctl_floor.main, _args(proc, tmp_path, **{INSTANCES: 4096}, **settings))
@@ -74,3 +75,4 @@ def test_bad_settings_are_refused_before_any_change(proc, tmp_path, settings, me
 def test_reads_the_real_kernels_settings():
     settings = sysctl_floor.plan({WATCHES: 1, INSTANCES: 1}, '/proc')
     assert all(value['before'] > 0 and value['after'] == value['before'] for value in settings.values())
+
