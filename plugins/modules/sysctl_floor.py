@@ -26,9 +26,9 @@ options:
     type: path
     required: true
   procfs_root:
-    description: Where procfs is mounted (tests point it at a fake tree).
+    description: Root under which C(/proc) is read and written (as the lab_model module's; tests point it at a fake tree).
     type: path
-    default: /proc
+    default: /
 attributes:
   check_mode:
     support: full
@@ -73,7 +73,7 @@ NAME = re.compile(r'^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)+$')
 
 
 def setting_path(procfs_root, name):
-    return os.path.join(procfs_root, 'sys', *name.split('.'))
+    return os.path.join(procfs_root, 'proc', 'sys', *name.split('.'))
 
 
 def read_file(path):
@@ -113,7 +113,7 @@ def main():
         argument_spec=dict(
             settings=dict(type='dict', required=True),
             file=dict(type='path', required=True),
-            procfs_root=dict(type='path', default='/proc'),
+            procfs_root=dict(type='path', default='/'),
         ),
         supports_check_mode=True,
     )

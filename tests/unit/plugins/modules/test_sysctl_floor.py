@@ -22,7 +22,7 @@ def proc(tmp_path):
 
 def _args(proc, tmp_path, **settings):
     return {'settings': settings or {WATCHES: 524288, INSTANCES: 512}, 'file': str(tmp_path / 'sysctl.d' / '90-lab.conf'),
-            'procfs_root': str(proc)}
+            'procfs_root': str(proc.parent)}
 
 
 def test_raises_the_lower_keeps_the_higher_and_persists_both(proc, tmp_path):
@@ -73,6 +73,6 @@ def test_bad_settings_are_refused_before_any_change(proc, tmp_path, settings, me
 
 
 def test_reads_the_real_kernels_settings():
-    settings = sysctl_floor.plan({WATCHES: 1, INSTANCES: 1}, '/proc')
+    settings = sysctl_floor.plan({WATCHES: 1, INSTANCES: 1}, '/')
     assert all(value['before'] > 0 and value['after'] == value['before'] for value in settings.values())
 
