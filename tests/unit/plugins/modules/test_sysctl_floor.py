@@ -75,4 +75,3 @@ def test_bad_settings_are_refused_before_any_change(proc, tmp_path, settings, me
 def test_reads_the_real_kernels_settings():
     settings = sysctl_floor.plan({WATCHES: 1, INSTANCES: 1}, '/')
     assert all(value['before'] > 0 and value['after'] == value['before'] for value in settings.values())
-
